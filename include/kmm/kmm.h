@@ -1,0 +1,42 @@
+/*
+ * kmm/kmm.h - the umbrella header: every libkmm interface, plus boot,
+ * configuration and introspection.
+ *
+ * The library boots itself on first use with the settings in the KMM_CONF
+ * environment variable (kernel boot-parameter style, e.g.
+ * "mem=2G lowmem=896M slub_debug=FZP,kmalloc-64").  kmm_init() boots it
+ * earlier with settings of its own.
+ */
+#ifndef KMM_KMM_H
+#define KMM_KMM_H
+
+#include <stdio.h>
+#include <kmm/types.h>
+#include <kmm/gfp.h>
+#include <kmm/mm_types.h>
+#include <kmm/mmzone.h>
+#include <kmm/mm.h>
+#include <kmm/slab.h>
+#include <kmm/vmalloc.h>
+#include <kmm/highmem.h>
+
+#define KMM_VERSION "0.1.0"
+
+/* Boot with these settings instead of KMM_CONF: 0, -EINVAL for a setting
+ * that is not understood (the rest still apply), -EBUSY once booted. */
+int kmm_init(const char *conf);
+
+void kmm_show_buddyinfo(FILE *f);
+void kmm_show_pagetypeinfo(FILE *f);
+void kmm_show_zoneinfo(FILE *f);
+void kmm_show_slabinfo(FILE *f);
+void kmm_show_vmallocinfo(FILE *f);
+void kmm_show_meminfo(FILE *f);
+void kmm_show_vmstat(FILE *f);
+void show_mem(void);
+
+/* 0 when every invariant holds, else the number of problems, each reported
+ * on stderr. */
+int kmm_check(void);
+
+#endif /* KMM_KMM_H */

@@ -1,0 +1,41 @@
+/*
+ * kmm/vmalloc.h - virtually contiguous memory.
+ *
+ * vmalloc() maps order-0 frames into the vmalloc area, a reservation of its
+ * own (VMALLOC_START .. VMALLOC_END), with a guard page after each area.
+ * vmap() maps given pages there.  vfree() gives the frames back at once; the
+ * virtual range is unmapped and reused lazily, in batches.
+ */
+#ifndef KMM_VMALLOC_H
+#define KMM_VMALLOC_H
+
+#include <kmm/types.h>
+#include <kmm/gfp.h>
+#include <kmm/mm.h>
+
+/* vmap() flags */
+#define VM_IOREMAP   0x00000001ul
+#define VM_ALLOC     0x00000002ul
+#define VM_MAP       0x00000004ul
+#define VM_USERMAP   0x00000008ul
+
+/* Bounds of the vmalloc area; valid once the library has booted. */
+extern unsigned long kmm_vmalloc_start, kmm_vmalloc_end;
+#define VMALLOC_START kmm_vmalloc_start
+#define VMALLOC_END   kmm_vmalloc_end
+
+void *vmalloc(unsigned long size);
+void *vzalloc(unsigned long size);
+void *vmalloc_node(unsigned long size, int node);
+void *vmalloc_32(unsigned long size);
+void *__vmalloc(unsigned long size, gfp_t gfp);
+void *vrealloc(const void *p, size_t size, gfp_t gfp);
+void vfree(const void *addr);
+void *vmap(struct page **pages, unsigned int count, unsigned long flags, pgprot_t prot);
+void vunmap(const void *addr);
+struct page *vmalloc_to_page(const void *addr);
+unsigned long vmalloc_to_pfn(const void *addr);
+bool is_vmalloc_addr(const void *addr);
+void vm_unmap_aliases(void);
+
+#endif /* KMM_VMALLOC_H */

@@ -1,0 +1,168 @@
+/*
+ * init.c - boot, kmm_init(), fork, kmm_check() and the exit-time dumps.
+ *
+ * BOOT
+ *
+ * The machine boots once, on the first call into the library (or an
+ * explicit kmm_init()), layer by layer, bottom up, from the table
+ * `layers[]`: configuration, physical memory and zones, then each upper
+ * layer's init.  The first call may be a malloc() made by the dynamic
+ * loader or by libc while the shim is starting, so boot allocates nothing
+ * with malloc, reads KMM_CONF with getenv() (which does not allocate) and
+ * reports with write(2).  Boot runs under boot_lock; a layer's init may call
+ * back into the API (a slab cache allocating its first page): such nested
+ * calls from the booting thread see the layers below already up and go on.
+ * Other threads wait for boot to finish.
+ *
+ * FORK
+ *
+ * pthread_atfork() handlers take every allocator lock in the lock order of
+ * internal.h before fork() and release them in the parent and the child, so
+ * the child finds the allocator consistent and can allocate at once.
+ *
+ * CHECK
+ *
+ * kmm_check() runs every layer's invariant walker and adds up the problems.
+ */
+#include "config.h"
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "page_alloc.h"
+
+struct kmm_machine machine = {
+	.boot_lock = PTHREAD_MUTEX_INITIALIZER,
+};
+
+static pthread_t boot_owner;
+static AO_t boot_in_progress;
+
+struct layer {
+	const char *name;
+	int (*init)(void);
+	int (*check)(void);
+	void (*lock_all)(void);
+	void (*unlock_all)(void);
+};
+
+/* Bottom up: init and check in this order, fork locks in lock order. */
+static const struct layer layers[] = {
+	{ "memory", memory_init, NULL, NULL, NULL },
+	{ "page_alloc", page_alloc_init, page_alloc_check,
+	  page_alloc_lock_all, page_alloc_unlock_all },
+};
+
+static void fork_prepare(void)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(layers); i++)
+		if (layers[i].lock_all)
+			layers[i].lock_all();
+}
+
+static void fork_release(void)
+{
+	for (size_t i = ARRAY_SIZE(layers); i-- > 0;)
+		if (layers[i].unlock_all)
+			layers[i].unlock_all();
+}
+
+static void stats_at_exit(void)
+{
+	fflush(stdout);
+	fprintf(stderr, "--- libkmm statistics (pid %d) ---\n", (int)getpid());
+	fprintf(stderr, "--- /proc/buddyinfo\n");
+	kmm_show_buddyinfo(stderr);
+	fprintf(stderr, "--- /proc/meminfo\n");
+	kmm_show_meminfo(stderr);
+	fprintf(stderr, "--- /proc/vmstat\n");
+	kmm_show_vmstat(stderr);
+}
+
+static void print_banner(void)
+{
+	const struct kmm_config *c = &machine.conf;
+	char zones[256];
+	size_t used = 0;
+	zones[0] = '\0';
+	for (int z = 0; z < MAX_NR_ZONES; z++) {
+		struct zone *zone = &machine.node.node_zones[z];
+		if (zone->spanned_pages && used < sizeof(zones))
+			used += (size_t)snprintf(zones + used, sizeof(zones) - used, "%s%s %luM",
+						 used ? ", " : "", zone->name,
+						 zone->spanned_pages >> (20 - PAGE_SHIFT));
+	}
+	kmm_printk("libkmm %s: pid %d, mem=%luM (%s), phys=%s, %u CPUs%s\n",
+		   KMM_VERSION, (int)getpid(), (machine.mem.max_pfn << PAGE_SHIFT) >> 20,
+		   zones, c->phys_memfd ? "memfd" : "anon", nr_cpu_ids,
+		   c->slub_debug[0] ? ", slub_debug on" : "");
+}
+
+/* Boot with `conf` (NULL: KMM_CONF).  boot_lock held. */
+static void boot_locked(const char *conf)
+{
+	kmm_config_defaults(&machine.conf);
+	if (!conf)
+		conf = getenv("KMM_CONF");
+	kmm_config_parse(&machine.conf, conf);
+	nr_cpu_ids = pcp_detect_nr_cpus();
+
+	boot_owner = pthread_self();
+	AO_store_release(&boot_in_progress, 1);
+	for (size_t i = 0; i < ARRAY_SIZE(layers); i++) {
+		int ret = layers[i].init();
+		if (ret) {
+			kmm_printk("libkmm: boot: %s failed (%s); every allocation will "
+				   "fail\n", layers[i].name, strerror(-ret));
+			memset(&machine.node, 0, sizeof(machine.node));
+			break;
+		}
+	}
+	pthread_atfork(fork_prepare, fork_release, fork_release);
+	AO_store_release(&boot_in_progress, 0);
+	AO_store_release(&machine.booted, 1);
+	if (machine.conf.verbose)
+		print_banner();
+	if (machine.conf.stats)
+		atexit(stats_at_exit);
+}
+
+void kmm_boot_slow(void)
+{
+	/* A nested call from the booting thread: the layers it needs are up. */
+	if (AO_load_acquire(&boot_in_progress) && pthread_equal(boot_owner, pthread_self()))
+		return;
+	pthread_mutex_lock(&machine.boot_lock);
+	if (!AO_load(&machine.booted))
+		boot_locked(NULL);
+	pthread_mutex_unlock(&machine.boot_lock);
+}
+
+KMM_EXPORT int kmm_init(const char *conf)
+{
+	int ret = 0;
+	pthread_mutex_lock(&machine.boot_lock);
+	if (AO_load(&machine.booted)) {
+		ret = -EBUSY;
+	} else {
+		/* Refuse a configuration with bad settings as a whole. */
+		struct kmm_config trial;
+		kmm_config_defaults(&trial);
+		if (conf && kmm_config_parse(&trial, conf) > 0)
+			ret = -EINVAL;
+		else
+			boot_locked(conf);
+	}
+	pthread_mutex_unlock(&machine.boot_lock);
+	return ret;
+}
+
+KMM_EXPORT int kmm_check(void)
+{
+	int problems = 0;
+	kmm_ensure_booted();
+	for (size_t i = 0; i < ARRAY_SIZE(layers); i++)
+		if (layers[i].check)
+			problems += layers[i].check();
+	return problems;
+}

@@ -1,0 +1,326 @@
+/*
+ * internal.h - libkmm's private interfaces: the machine, its configuration,
+ * locking and the calls one layer makes into the next.
+ *
+ * THE MACHINE
+ *
+ * All global state lives in one object, `machine`: the configuration, the
+ * emulated physical memory (direct map, mem_map, sections), the node and its
+ * zones, the per-CPU page lists, the slab caches and the vmalloc area.  Each
+ * layer owns its part and reaches the others only through the kernel's
+ * interfaces (alloc_pages, kmem_cache_alloc, ...) or the few calls below.
+ *
+ * LOCK ORDER (outermost first; a lock may be taken while holding any lock
+ * above it, never one below it):
+ *
+ *   1. boot_lock            boot, once
+ *   2. slab_mutex           the list of caches, cache create/destroy
+ *   3. depot lock           per cache: full and empty magazines
+ *   4. cache node lock      per cache: partial slabs
+ *   5. vmap_area_lock       vmalloc area tree, page tables, lazy purge;
+ *                           the slab allocator is never called under it
+ *   6. pcp lock             per zone and CPU: per-CPU page lists
+ *   7. hotplug_lock         bringing sections online
+ *   8. zone->lock           per zone: free_area, counters
+ *
+ * No lock is held across a call that may print through stdio or call
+ * malloc: dumps copy what they need, drop the locks, then print.
+ * fork(): kmm_fork_prepare() takes every lock in this order, the parent and
+ * child handlers release them (lib/init.c).
+ */
+#ifndef KMM_LIB_INTERNAL_H
+#define KMM_LIB_INTERNAL_H
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <atomic_ops.h>
+
+#include <kmm/kmm.h>
+#include "list.h"
+#include "percpu.h"
+
+#define KMM_EXPORT __attribute__((visibility("default")))
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+#define noinline __attribute__((noinline))
+#define __printf(a, b) __attribute__((format(printf, a, b)))
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define ALIGN_UP(x, a) (((x) + (a) - 1) & ~((__typeof__(x))(a) - 1))
+#define ALIGN_DOWN(x, a) ((x) & ~((__typeof__(x))(a) - 1))
+#define IS_ALIGNED(x, a) (((x) & ((__typeof__(x))(a) - 1)) == 0)
+#define SZ_1M (1UL << 20)
+#define SZ_1G (1UL << 30)
+
+/* config_debug: --enable-debug turns on internal assertions. */
+#ifdef KMM_DEBUG
+static const bool config_debug = true;
+#else
+static const bool config_debug = false;
+#endif
+
+/* ------------------------------------------------------------------ */
+/* Configuration (lib/config.c)                                        */
+
+#define SECTION_SIZE_BITS 27                 /* 128 MiB, as on x86-64 */
+#define PAGES_PER_SECTION (1UL << (SECTION_SIZE_BITS - PAGE_SHIFT))
+#define MAX_ORDER_NR_PAGES (1UL << MAX_PAGE_ORDER)
+#define KMM_MEM_MIN (16UL << 20)
+#define KMM_MEM_MAX (1UL << 40)              /* 1 TiB */
+
+struct kmm_config {
+	unsigned long mem;             /* mem=: bytes of physical memory */
+	unsigned long lowmem;          /* lowmem=: HighMem above it; 0 = none */
+	bool phys_memfd;               /* phys=memfd: coherent aliases */
+	bool verbose;                  /* print a banner at boot */
+	bool stats;                    /* print the dumps at exit */
+	bool thp;                      /* thp=1: MADV_HUGEPAGE on the direct map */
+	unsigned long release_reserve; /* page_reporting.reserve=: resident free
+	                                  bytes kept per zone */
+	unsigned long release_delay_ms;/* page_reporting.delay=: idle time before
+	                                  free memory goes back to the host */
+	char slub_debug[256];          /* slub_debug=, parsed by the slab layer */
+	int nr_errors;                 /* settings reported and ignored */
+};
+
+/*
+ * Parse a KMM_CONF-style string into conf.  Unknown or malformed settings
+ * are reported on stderr (each once) and skipped; the return value is the
+ * number of such settings.  Never allocates.
+ */
+int kmm_config_parse(struct kmm_config *conf, const char *text);
+void kmm_config_defaults(struct kmm_config *conf);
+/* Parse "64M", "2G", "4096" into bytes; false when malformed. */
+bool kmm_parse_size(const char *s, size_t len, unsigned long *out);
+
+/* ------------------------------------------------------------------ */
+/* Messages (lib/printk.c): formatted into a stack buffer, then write(2). */
+
+void kmm_printk(const char *fmt, ...) __printf(1, 2);
+void kmm_vprintk(const char *fmt, va_list ap);
+/* Format GFP flags the way the kernel's %pGg does: "GFP_KERNEL|__GFP_ZERO". */
+void kmm_format_gfp(char *buf, size_t size, gfp_t gfp);
+
+struct ratelimit_state {
+	AO_t lock;
+	long interval_ns, burst;
+	long begin_ns, printed, missed;
+};
+#define RATELIMIT_STATE_INIT(interval_s, burst_n) \
+	{ 0, (interval_s) * 1000000000L, (burst_n), 0, 0, 0 }
+bool kmm_ratelimit(struct ratelimit_state *rs);
+long kmm_now_ns(void);
+
+/* ------------------------------------------------------------------ */
+/* Spinlocks for short per-CPU critical sections.                      */
+
+typedef struct { AO_TS_t locked; } kmm_spinlock_t;
+#define KMM_SPINLOCK_INIT { AO_TS_INITIALIZER }
+void kmm_spin_lock_slow(kmm_spinlock_t *lock);
+
+static inline void kmm_spin_lock(kmm_spinlock_t *lock)
+{
+	if (unlikely(AO_test_and_set_acquire(&lock->locked) == AO_TS_SET))
+		kmm_spin_lock_slow(lock);
+}
+
+static inline void kmm_spin_unlock(kmm_spinlock_t *lock)
+{
+	AO_CLEAR(&lock->locked);
+}
+
+/* ------------------------------------------------------------------ */
+/* Emulated physical memory (lib/memory.c)                            */
+
+struct phys_memory {
+	char *direct_map;              /* base of the frames, 1 GiB aligned */
+	struct page *mem_map;          /* one struct page per PFN */
+	unsigned long max_pfn;         /* frames in all: mem= / PAGE_SIZE */
+	unsigned long lowmem_pfn;      /* first HighMem frame, or max_pfn */
+	unsigned long nr_sections;
+	unsigned char *section_online; /* per section: 1 once online */
+	unsigned char *pageblock_mt;   /* per pageblock: its migratetype */
+	unsigned long online_pages;    /* frames of online sections */
+	int memfd;                     /* phys=memfd backing, else -1 */
+	pthread_mutex_t hotplug_lock;
+};
+
+int memory_init(void);
+/* Bring the next offline section of the zone online; false when none is. */
+bool memory_online_section(struct zone *zone);
+bool memory_zone_has_offline(const struct zone *zone);
+/* Give a free block back to the host; it will read as zeroes. */
+void memory_release_range(unsigned long pfn, unsigned long nr_pages);
+/* The direct-map address of a frame, HighMem included (for kmap). */
+static inline void *pfn_to_kaddr_raw(unsigned long pfn);
+bool kmm_is_direct_map_addr(const void *addr);
+
+/* ------------------------------------------------------------------ */
+/* Page allocator (lib/buddy.c, lib/pcp.c, lib/page_alloc.c)           */
+
+#define NR_PCP_ORDERS (PAGE_ALLOC_COSTLY_ORDER + 1)
+
+struct per_cpu_pages {
+	kmm_spinlock_t lock;
+	int count;                     /* frames on the lists */
+	int high;                      /* drain down to this - batch when above */
+	int batch;                     /* frames moved to/from the buddy at once */
+	unsigned long stat_alloc;      /* blocks handed out from these lists */
+	unsigned long stat_free;       /* blocks freed onto these lists */
+	struct list_head lists[NR_PCP_ORDERS][MIGRATE_PCPTYPES];
+} __attribute__((aligned(64)));
+
+struct page_alloc_state {
+	struct per_cpu_pages *pcp;     /* [zone * nr_cpu_ids + cpu] */
+	AO_t alloc_fail_count;         /* allocations that returned NULL */
+	AO_t bad_page_count;           /* frees refused as bad page state */
+	struct ratelimit_state warn_ratelimit;
+};
+
+/* Global counters of the upper layers, for meminfo and vmstat (frames). */
+enum kmm_stat_item {
+	NR_SLAB_RECLAIMABLE,           /* frames in SLAB_RECLAIM_ACCOUNT slabs */
+	NR_SLAB_UNRECLAIMABLE,         /* frames in other slabs */
+	NR_KMALLOC_LARGE,              /* frames of kmalloc_large() */
+	NR_VMALLOC,                    /* frames mapped by vmalloc() */
+	NR_VMALLOC_PAGETABLE,          /* frames of vmalloc page tables */
+	NR_KMM_STAT_ITEMS
+};
+static inline void kmm_stat_add(enum kmm_stat_item item, long delta);
+
+int page_alloc_init(void);
+/* Add a range of new frames to their zone's free lists (hot-add). */
+void page_alloc_add_range(struct zone *zone, unsigned long start_pfn,
+			  unsigned long nr_pages);
+int page_alloc_check(void);
+void page_alloc_lock_all(void);
+void page_alloc_unlock_all(void);
+/* Give resident free memory back to the host now; bytes released. */
+unsigned long page_alloc_release_all(void);
+int gfp_migratetype(gfp_t gfp);
+
+static inline struct per_cpu_pages *zone_pcp(const struct zone *zone,
+					     unsigned int cpu);
+
+/* ------------------------------------------------------------------ */
+/* The machine                                                        */
+
+struct kmm_machine {
+	AO_t booted;                   /* 1 once boot has completed */
+	pthread_mutex_t boot_lock;
+	struct kmm_config conf;
+	struct phys_memory mem;
+	pg_data_t node;
+	struct page_alloc_state pa;
+	AO_t stat[NR_KMM_STAT_ITEMS];
+};
+
+extern struct kmm_machine machine;
+
+static inline void kmm_stat_add(enum kmm_stat_item item, long delta)
+{
+	AO_fetch_and_add(&machine.stat[item], (AO_t)delta);
+}
+
+void kmm_boot_slow(void);
+
+/* Boot on first use; cheap once booted (one load and a branch). */
+static inline void kmm_ensure_booted(void)
+{
+	if (unlikely(AO_load_acquire(&machine.booted) == 0))
+		kmm_boot_slow();
+}
+
+/* ------------------------------------------------------------------ */
+/* Inline conversions (the hot ones)                                  */
+
+static inline unsigned long pfn_of(const struct page *page)
+{
+	return (unsigned long)(page - machine.mem.mem_map);
+}
+
+static inline struct page *page_of(unsigned long pfn)
+{
+	return machine.mem.mem_map + pfn;
+}
+
+static inline void *pfn_to_kaddr_raw(unsigned long pfn)
+{
+	return machine.mem.direct_map + (pfn << PAGE_SHIFT);
+}
+
+static inline bool addr_in_direct_map(const void *addr)
+{
+	unsigned long off = (unsigned long)((const char *)addr - machine.mem.direct_map);
+	return machine.mem.direct_map != NULL &&
+	       off < (machine.mem.lowmem_pfn << PAGE_SHIFT);
+}
+
+static inline struct per_cpu_pages *zone_pcp(const struct zone *zone,
+					     unsigned int cpu)
+{
+	return &machine.pa.pcp[(unsigned int)zone->idx * nr_cpu_ids + cpu];
+}
+
+static inline enum zone_type pfn_zonenum(unsigned long pfn)
+{
+	pg_data_t *node = &machine.node;
+	if (pfn >= machine.mem.lowmem_pfn)
+		return ZONE_HIGHMEM;
+	if (pfn >= node->node_zones[ZONE_NORMAL].zone_start_pfn &&
+	    node->node_zones[ZONE_NORMAL].spanned_pages)
+		return ZONE_NORMAL;
+	if (pfn >= node->node_zones[ZONE_DMA32].zone_start_pfn)
+		return ZONE_DMA32;
+	return ZONE_DMA;
+}
+
+static inline void page_set_flag(struct page *page, int flag)
+{
+	page->flags |= 1UL << flag;
+}
+
+static inline void page_clear_flag(struct page *page, int flag)
+{
+	page->flags &= ~(1UL << flag);
+}
+
+static inline bool page_test_flag(const struct page *page, int flag)
+{
+	return (page->flags >> flag) & 1;
+}
+
+static inline unsigned int page_head_order(const struct page *page)
+{
+	return (unsigned int)((page->flags & PAGE_ORDER_MASK) >> PAGE_ORDER_SHIFT);
+}
+
+static inline void page_set_head_order(struct page *page, unsigned int order)
+{
+	page->flags = (page->flags & ~PAGE_ORDER_MASK) |
+		      ((unsigned long)order << PAGE_ORDER_SHIFT);
+}
+
+static inline int pageblock_migratetype(unsigned long pfn)
+{
+	return machine.mem.pageblock_mt[pfn >> pageblock_order];
+}
+
+/* ------------------------------------------------------------------ */
+/* Boot, fork and check hooks of the upper layers                      */
+
+/* Each returns 0 or a negative errno; called once, in layer order. */
+int slab_init(void);
+int kmalloc_init(void);
+int vmalloc_init(void);
+/* Invariant walkers: the number of problems found. */
+int slab_check(void);
+int vmalloc_check(void);
+void slab_lock_all(void);
+void slab_unlock_all(void);
+void vmalloc_lock_all(void);
+void vmalloc_unlock_all(void);
+
+#endif /* KMM_LIB_INTERNAL_H */

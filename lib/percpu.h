@@ -1,0 +1,69 @@
+/*
+ * percpu.h - which CPU the calling thread runs on.
+ *
+ * libkmm's per-CPU structures (page lists, slab magazines) are indexed by
+ * the real CPU, never by the thread, so they do not grow with the number of
+ * threads and nothing needs flushing at thread exit.  The CPU number comes
+ * from the rseq area glibc (2.35 and later) registers for every thread:
+ * one load from the thread pointer.  When rseq is not registered (an old
+ * kernel, or glibc.pthread.rseq=0) cpu_id is negative and sched_getcpu()
+ * (a vDSO call) answers instead.
+ *
+ * The answer may be stale as soon as it is read: the thread can migrate.
+ * Every user either holds the per-CPU structure's lock or runs inside an
+ * rseq critical section that the kernel aborts on migration.
+ */
+#ifndef KMM_LIB_PERCPU_H
+#define KMM_LIB_PERCPU_H
+
+#include <sched.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(__has_include)
+#if __has_include(<sys/rseq.h>)
+#include <sys/rseq.h>
+#define KMM_HAVE_RSEQ 1
+#endif
+#endif
+
+extern unsigned int nr_cpu_ids;
+
+static inline void *kmm_thread_pointer(void)
+{
+#if defined(__x86_64__)
+	void *tp;
+	__asm__("mov %%fs:0, %0" : "=r"(tp));
+	return tp;
+#else
+	return __builtin_thread_pointer();
+#endif
+}
+
+#ifdef KMM_HAVE_RSEQ
+/* The calling thread's rseq area, or NULL when glibc did not register one. */
+static inline struct rseq *kmm_rseq_area(void)
+{
+	if (__builtin_expect(__rseq_size == 0, 0))
+		return NULL;
+	return (struct rseq *)(void *)((char *)kmm_thread_pointer() + __rseq_offset);
+}
+#endif
+
+unsigned int kmm_cpu_slow(void);
+
+/* The CPU the calling thread ran on a moment ago, below nr_cpu_ids. */
+static inline unsigned int raw_smp_processor_id(void)
+{
+#ifdef KMM_HAVE_RSEQ
+	struct rseq *rs = kmm_rseq_area();
+	if (__builtin_expect(rs != NULL, 1)) {
+		int cpu = (int)*(volatile uint32_t *)&rs->cpu_id;
+		if (__builtin_expect(cpu >= 0 && (unsigned int)cpu < nr_cpu_ids, 1))
+			return (unsigned int)cpu;
+	}
+#endif
+	return kmm_cpu_slow();
+}
+
+#endif /* KMM_LIB_PERCPU_H */

@@ -1,0 +1,73 @@
+#!/bin/bash
+# The whole test suite, from a fresh Debian 12 machine: installs the
+# dependencies, builds with -Werror, runs `make check`, `make distcheck`,
+# then `make check` again in an ASan+UBSan build.  Check's own summary
+# lines are printed for every suite, then one "N passed, N failed" line.
+#
+# Usage: scripts/test.sh [--quick]   (--quick: the first build's check only)
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+quick=no
+[ "${1:-}" = "--quick" ] && quick=yes
+
+scripts/install-deps.sh
+[ -x configure ] && [ configure -nt configure.ac ] || autoreconf -fi >/dev/null
+
+jobs=$(nproc 2>/dev/null || echo 2)
+summary=$(mktemp)
+trap 'rm -f "$summary"' EXIT
+
+# run_check NAME BUILDDIR CONFIGURE-ARGS...
+run_check() {
+	local name=$1 dir=$2
+	shift 2
+	echo "=== $name: configure $*"
+	mkdir -p "$dir"
+	(cd "$dir" && "$top/configure" -q "$@" >/dev/null)
+	echo "=== $name: build"
+	make -C "$dir" -s -j"$jobs" >/dev/null
+	echo "=== $name: make check"
+	local rc=0
+	make -C "$dir" -s -j"$jobs" check >"$dir/check.out" 2>&1 || rc=$?
+	grep -E '^(PASS|FAIL|ERROR|SKIP|XFAIL|XPASS):' "$dir/check.out" || true
+	for log in $(find "$dir/tests" -name '*.log' | sort); do
+		grep -H -E '^[0-9]+%: Checks: ' "$log" | sed "s|^$dir/||" || true
+		grep -h -E '^[0-9]+%: Checks: ' "$log" >>"$summary" || true
+	done
+	if [ "$rc" -ne 0 ]; then
+		echo "=== $name: FAILED; failing logs:"
+		for log in $(grep -l -E '^(FAIL|ERROR)' $(find "$dir/tests" -name '*.trs') 2>/dev/null); do
+			cat "${log%.trs}.log"
+		done
+		tail -40 "$dir/check.out"
+		return 1
+	fi
+}
+
+status=0
+run_check "default build" build/ci --enable-werror || status=1
+if [ "$quick" = no ] && [ "$status" -eq 0 ]; then
+	echo "=== make distcheck"
+	if make -C build/ci -s -j"$jobs" distcheck DISTCHECK_CONFIGURE_FLAGS=--enable-werror \
+		>build/ci/distcheck.out 2>&1; then
+		grep -E 'archives ready|\.tar\.gz' build/ci/distcheck.out | head -3
+	else
+		tail -60 build/ci/distcheck.out
+		status=1
+	fi
+	run_check "sanitizer build (ASan+UBSan)" build/asan --enable-werror \
+		--enable-sanitizers || status=1
+fi
+
+passed=0 failed=0
+while read -r line; do
+	# "94%: Checks: 17, Failures: 1, Errors: 0"
+	n=$(echo "$line" | sed -E 's/.*Checks: ([0-9]+), Failures: ([0-9]+), Errors: ([0-9]+).*/\1 \2 \3/')
+	set -- $n
+	passed=$((passed + $1 - $2 - $3))
+	failed=$((failed + $2 + $3))
+done <"$summary"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ] || status=1
+exit $status

@@ -1,0 +1,83 @@
+/*
+ * test_api.c - the page allocator through libkmm.so's public API only:
+ * what a program linked with -lkmm sees.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include "testutil.h"
+
+static char *dump(void (*show)(FILE *))
+{
+	static char buf[65536];
+	FILE *f = fmemopen(buf, sizeof(buf), "w");
+	show(f);
+	fclose(f);
+	return buf;
+}
+
+START_TEST(test_public_page_api)
+{
+	kmm_test_boot("mem=256M");
+	struct page *p = alloc_page(GFP_KERNEL);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_ptr_nonnull(page_address(p));
+	ck_assert_ptr_eq(virt_to_page(page_address(p)), p);
+	ck_assert_ptr_eq(pfn_to_page(page_to_pfn(p)), p);
+	ck_assert(!PageSlab(p));
+	ck_assert(!PageCompound(p));
+	__free_page(p);
+	ck_assert_int_eq(kmm_init(NULL), -EBUSY);
+	ck_assert_int_eq(kmm_check(), 0);
+}
+END_TEST
+
+START_TEST(test_node_and_zones)
+{
+	kmm_test_boot("mem=256M");
+	pg_data_t *node = NODE_DATA(0);
+	ck_assert_ptr_nonnull(node);
+	struct zone *dma = &node->node_zones[ZONE_DMA];
+	struct zone *dma32 = &node->node_zones[ZONE_DMA32];
+	ck_assert_str_eq(dma->name, "DMA");
+	ck_assert_uint_eq(dma->zone_start_pfn, 0);
+	ck_assert_uint_eq(dma->spanned_pages, 4096);
+	ck_assert_uint_eq(dma32->zone_start_pfn, 4096);
+	ck_assert_uint_eq(dma->spanned_pages + dma32->spanned_pages, 65536);
+	ck_assert_uint_eq(node->node_zones[ZONE_NORMAL].spanned_pages, 0);
+	ck_assert_uint_eq(nr_free_pages() <= 65536, 1);
+}
+END_TEST
+
+START_TEST(test_dump_formats)
+{
+	kmm_test_boot("mem=256M");
+	char *b = dump(kmm_show_buddyinfo);
+	ck_assert_ptr_nonnull(strstr(b, "Node 0, zone      DMA "));
+	ck_assert_ptr_nonnull(strstr(b, "Node 0, zone    DMA32 "));
+	ck_assert_ptr_null(strstr(b, "Normal"));
+	b = dump(kmm_show_zoneinfo);
+	ck_assert_ptr_nonnull(strstr(b, "Node 0, zone    DMA32\n  pages free     "));
+	ck_assert_ptr_nonnull(strstr(b, "        protection: ("));
+	b = dump(kmm_show_meminfo);
+	ck_assert_ptr_nonnull(strstr(b, "MemTotal:         262144 kB\n"));
+	ck_assert_ptr_nonnull(strstr(b, "MemFree:  "));
+	b = dump(kmm_show_pagetypeinfo);
+	ck_assert_ptr_nonnull(strstr(b, "Page block order: 9\nPages per block:  512\n"));
+	ck_assert_ptr_nonnull(strstr(b, "Node    0, zone    DMA32, type      Movable "));
+	b = dump(kmm_show_vmstat);
+	ck_assert_ptr_nonnull(strstr(b, "nr_free_pages "));
+	ck_assert_ptr_nonnull(strstr(b, "pgalloc_dma32 "));
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("api");
+	TCase *tc = tcase_create("pages");
+	tcase_add_test(tc, test_public_page_api);
+	tcase_add_test(tc, test_node_and_zones);
+	tcase_add_test(tc, test_dump_formats);
+	suite_add_tcase(s, tc);
+	return run_suite(s);
+}

@@ -1,0 +1,557 @@
+/*
+ * test_page_alloc.c - white-box tests of emulated memory, zones, the buddy
+ * allocator and the per-CPU lists.  Each test boots its own machine (Check
+ * forks a child per test) and ends with kmm_check().
+ */
+#include "config.h"
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "testutil.h"
+#include "../lib/internal.h"
+#include "../lib/page_alloc.h"
+
+static unsigned long order10_blocks(void)
+{
+	unsigned long n = 0;
+	for (int z = 0; z < MAX_NR_ZONES; z++)
+		n += NODE_DATA(0)->node_zones[z].free_area[MAX_PAGE_ORDER].nr_free;
+	return n;
+}
+
+/* Every order gives naturally aligned, writable blocks; conversions agree. */
+START_TEST(test_orders_aligned_and_writable)
+{
+	kmm_test_boot("mem=256M");
+	for (unsigned int order = 0; order <= MAX_PAGE_ORDER; order++) {
+		struct page *page = alloc_pages(GFP_KERNEL, order);
+		ck_assert_ptr_nonnull(page);
+		unsigned long pfn = page_to_pfn(page);
+		char *addr = page_address(page);
+		ck_assert_uint_eq(pfn & ((1UL << order) - 1), 0);
+		ck_assert_uint_eq((unsigned long)addr & ((PAGE_SIZE << order) - 1), 0);
+		memset(addr, 0xa5, PAGE_SIZE << order);
+		ck_assert_int_eq(addr[(PAGE_SIZE << order) - 1], (char)0xa5);
+		ck_assert_ptr_eq(pfn_to_page(pfn), page);
+		ck_assert_ptr_eq(virt_to_page(addr), page);
+		ck_assert_ptr_eq(virt_to_page(addr + (PAGE_SIZE << order) - 1), page + (1UL << order) - 1);
+		ck_assert_uint_eq(virt_to_phys(addr), (phys_addr_t)pfn << PAGE_SHIFT);
+		ck_assert_ptr_eq(phys_to_virt(virt_to_phys(addr)), addr);
+		ck_assert_int_eq(page_count(page), 1);
+		__free_pages(page, order);
+	}
+	ck_assert_kmm_clean();
+}
+END_TEST
+
+START_TEST(test_direct_map_aligned_to_1g)
+{
+	kmm_test_boot("mem=64M");
+	struct page *page = pfn_to_page(0);
+	ck_assert_uint_eq((unsigned long)page_address(page) & ((1UL << 30) - 1), 0);
+}
+END_TEST
+
+/* The classic ASCII-art case: split an order-10 block and merge it back.
+ *
+ *   order 10  [...............................................]
+ *   alloc 0   [x][ ][  ][    ][        ] ... (one free block per order 0..9)
+ *   free 0    [...............................................]  merged
+ */
+START_TEST(test_split_and_merge)
+{
+	kmm_test_boot("mem=64M");
+	drain_all_pages(NULL);
+	unsigned long blocks = order10_blocks();
+	struct zone *zone = &NODE_DATA(0)->node_zones[ZONE_DMA32];
+	unsigned long before[NR_PAGE_ORDERS];
+	for (int o = 0; o < NR_PAGE_ORDERS; o++)
+		before[o] = zone->free_area[o].nr_free;
+
+	pthread_mutex_lock(&zone->lock);
+	struct page *page = buddy_alloc_locked(zone, 0, MIGRATE_MOVABLE);
+	ck_assert_ptr_nonnull(page);
+	for (int o = 0; o < MAX_PAGE_ORDER; o++)
+		ck_assert_uint_eq(zone->free_area[o].nr_free, before[o] + 1);
+	ck_assert_uint_eq(zone->free_area[MAX_PAGE_ORDER].nr_free, before[MAX_PAGE_ORDER] - 1);
+	buddy_free_locked(zone, page_to_pfn(page), 0, false);
+	pthread_mutex_unlock(&zone->lock);
+	for (int o = 0; o < NR_PAGE_ORDERS; o++)
+		ck_assert_uint_eq(zone->free_area[o].nr_free, before[o]);
+	ck_assert_uint_eq(order10_blocks(), blocks);
+	ck_assert_kmm_clean();
+}
+END_TEST
+
+struct model_block {
+	struct page *page;
+	unsigned int order;
+	unsigned char tag;
+};
+
+static bool block_intact(const struct model_block *b)
+{
+	const unsigned char *p = page_address(b->page);
+	size_t len = PAGE_SIZE << b->order;
+	/* First, last and one middle byte of every page carry the tag. */
+	for (size_t off = 0; off < len; off += PAGE_SIZE)
+		if (p[off] != b->tag || p[off + PAGE_SIZE - 1] != b->tag ||
+		    p[off + 2048] != b->tag)
+			return false;
+	return true;
+}
+
+/* A long random mix against a model: contents intact, counts restored,
+ * buddies merged back. */
+START_TEST(test_random_mix_against_model)
+{
+	enum { SLOTS = 512, STEPS = 60000 };
+	static struct model_block blocks[SLOTS];
+	uint64_t rng = 0x9e3779b97f4a7c15ULL;
+	kmm_test_boot("mem=256M");
+	drain_all_pages(NULL);
+	unsigned long free_before = nr_free_pages();
+	unsigned long o10_before = order10_blocks();
+
+	for (int step = 0; step < STEPS; step++) {
+		int i = (int)(test_rand(&rng) % SLOTS);
+		struct model_block *b = &blocks[i];
+		if (b->page) {
+			ck_assert_msg(block_intact(b), "block %d (order %u) corrupted", i, b->order);
+			__free_pages(b->page, b->order);
+			b->page = NULL;
+		} else {
+			uint64_t r = test_rand(&rng);
+			/* Mostly small orders, sometimes large ones. */
+			unsigned int order = (r & 7) ? (unsigned int)(r >> 8) % 4
+						     : (unsigned int)(r >> 8) % NR_PAGE_ORDERS;
+			gfp_t gfp = (r >> 20) & 1 ? GFP_KERNEL : GFP_KERNEL | __GFP_COMP;
+			b->page = alloc_pages(gfp, order);
+			ck_assert_ptr_nonnull(b->page);
+			b->order = order;
+			b->tag = (unsigned char)(r >> 32);
+			unsigned char *p = page_address(b->page);
+			for (size_t off = 0; off < (PAGE_SIZE << order); off += PAGE_SIZE) {
+				p[off] = b->tag;
+				p[off + 2048] = b->tag;
+				p[off + PAGE_SIZE - 1] = b->tag;
+			}
+		}
+		if (step % 10000 == 0)
+			ck_assert_kmm_clean();
+	}
+	for (int i = 0; i < SLOTS; i++) {
+		if (blocks[i].page) {
+			ck_assert(block_intact(&blocks[i]));
+			__free_pages(blocks[i].page, blocks[i].order);
+		}
+	}
+	drain_all_pages(NULL);
+	ck_assert_uint_eq(nr_free_pages(), free_before);
+	ck_assert_uint_eq(order10_blocks(), o10_before);
+	ck_assert_kmm_clean();
+}
+END_TEST
+
+START_TEST(test_gfp_zones)
+{
+	/* 5G: DMA, DMA32 and Normal all exist. */
+	kmm_test_boot("mem=5G");
+	pg_data_t *node = NODE_DATA(0);
+	ck_assert_str_eq(node->node_zones[ZONE_DMA].name, "DMA");
+	ck_assert_str_eq(node->node_zones[ZONE_DMA32].name, "DMA32");
+	ck_assert_str_eq(node->node_zones[ZONE_NORMAL].name, "Normal");
+	ck_assert_uint_eq(node->node_zones[ZONE_HIGHMEM].spanned_pages, 0);
+
+	struct page *p = alloc_pages(GFP_DMA, 0);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_int_eq(page_zonenum(p), ZONE_DMA);
+	ck_assert_uint_lt(page_to_pfn(p), (16UL << 20) >> PAGE_SHIFT);
+	__free_pages(p, 0);
+
+	p = alloc_pages(GFP_DMA32, 2);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_int_eq(page_zonenum(p), ZONE_DMA32);
+	__free_pages(p, 2);
+
+	p = alloc_pages(GFP_KERNEL, 0);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_int_eq(page_zonenum(p), ZONE_NORMAL);
+	ck_assert_ptr_eq(page_zone(p), &node->node_zones[ZONE_NORMAL]);
+	__free_pages(p, 0);
+
+	/* No HighMem: GFP_HIGHUSER falls back to Normal. */
+	p = alloc_pages(GFP_HIGHUSER, 0);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_int_eq(page_zonenum(p), ZONE_NORMAL);
+	ck_assert(!PageHighMem(p));
+	__free_pages(p, 0);
+	ck_assert_kmm_clean();
+}
+END_TEST
+
+START_TEST(test_highmem_zone)
+{
+	kmm_test_boot("mem=2G lowmem=896M");
+	pg_data_t *node = NODE_DATA(0);
+	ck_assert_str_eq(node->node_zones[ZONE_HIGHMEM].name, "HighMem");
+	ck_assert_uint_eq(node->node_zones[ZONE_HIGHMEM].zone_start_pfn, (896UL << 20) >> PAGE_SHIFT);
+	ck_assert_uint_eq(node->node_zones[ZONE_NORMAL].spanned_pages, 0);
+	struct page *p = alloc_pages(GFP_HIGHUSER, 0);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_int_eq(page_zonenum(p), ZONE_HIGHMEM);
+	ck_assert(PageHighMem(p));
+	ck_assert_ptr_null(page_address(p));
+	__free_pages(p, 0);
+	/* GFP_KERNEL never gets HighMem. */
+	p = alloc_pages(GFP_KERNEL, 0);
+	ck_assert_ptr_nonnull(p);
+	ck_assert(!PageHighMem(p));
+	ck_assert_ptr_nonnull(page_address(p));
+	__free_pages(p, 0);
+	ck_assert_kmm_clean();
+}
+END_TEST
+
+/* Fill memory with GFP_KERNEL: lowmem_reserve keeps DMA for GFP_DMA. */
+START_TEST(test_lowmem_reserve)
+{
+	enum { MAX = 70000 };
+	static struct page *pages[MAX];
+	int n = 0;
+	kmm_test_boot("mem=256M");
+	while (n < MAX && (pages[n] = alloc_pages(GFP_KERNEL | __GFP_NOWARN, 0)) != NULL) {
+		ck_assert_int_ne(page_zonenum(pages[n]), ZONE_DMA + 100);
+		n++;
+	}
+	ck_assert_int_lt(n, MAX);
+	/* GFP_KERNEL stopped short of DMA's reserve against Normal requests. */
+	struct zone *dma_zone = &NODE_DATA(0)->node_zones[ZONE_DMA];
+	ck_assert_int_gt(dma_zone->lowmem_reserve[ZONE_NORMAL], 0);
+	ck_assert_uint_ge(dma_zone->nr_free_pages + pcp_count_zone(dma_zone),
+			  (unsigned long)dma_zone->lowmem_reserve[ZONE_NORMAL]);
+	struct page *dma = alloc_pages(GFP_DMA, 0);
+	ck_assert_ptr_nonnull(dma);
+	ck_assert_int_eq(page_zonenum(dma), ZONE_DMA);
+	__free_pages(dma, 0);
+	for (int i = 0; i < n; i++)
+		__free_pages(pages[i], 0);
+	ck_assert_kmm_clean();
+}
+END_TEST
+
+static int count_lines(const char *path, const char *needle)
+{
+	char line[1024];
+	int n = 0;
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		n += strstr(line, needle) != NULL;
+	fclose(f);
+	return n;
+}
+
+/* Exhaustion returns NULL, warns at most at the rate limit, and freeing
+ * everything restores the counts. */
+START_TEST(test_exhaustion_under_64m)
+{
+	enum { MAX = 20000 };
+	static struct page *pages[MAX];
+	char path[] = "/tmp/kmm-test-XXXXXX";
+	int fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	int saved = dup(STDERR_FILENO);
+	dup2(fd, STDERR_FILENO);
+
+	kmm_test_boot("mem=64M");
+	unsigned long free_before = nr_free_pages();
+	int n = 0;
+	while (n < MAX && (pages[n] = alloc_pages(GFP_KERNEL, 0)) != NULL)
+		n++;
+	ck_assert_int_lt(n, MAX);
+	/* 50 more failures in a burst: at most 10 warnings (10 per 5 s). */
+	for (int i = 0; i < 50; i++)
+		ck_assert_ptr_null(alloc_pages(GFP_KERNEL, 0));
+	ck_assert_ptr_null(alloc_pages(GFP_KERNEL, 3));
+	for (int i = 0; i < n; i++)
+		__free_pages(pages[i], 0);
+	drain_all_pages(NULL);
+
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	close(fd);
+	int warnings = count_lines(path, "page allocation failure: order:");
+	unlink(path);
+	ck_assert_int_ge(warnings, 1);
+	ck_assert_int_le(warnings, 10);
+	ck_assert_uint_eq(nr_free_pages(), free_before);
+	ck_assert_kmm_clean();
+}
+END_TEST
+
+START_TEST(test_warning_format_and_nowarn)
+{
+	char path[] = "/tmp/kmm-test-XXXXXX";
+	int fd = mkstemp(path);
+	int saved = dup(STDERR_FILENO);
+	dup2(fd, STDERR_FILENO);
+	kmm_test_boot("mem=64M");
+	ck_assert_ptr_null(alloc_pages(GFP_KERNEL | __GFP_NOWARN, MAX_PAGE_ORDER + 1));
+	ck_assert_ptr_null(alloc_pages(GFP_KERNEL, MAX_PAGE_ORDER + 1));
+	dup2(saved, STDERR_FILENO);
+	close(fd);
+	ck_assert_int_eq(count_lines(path, "page allocation failure: order:11, mode:0xcc0(GFP_KERNEL)"), 1);
+	ck_assert_int_eq(count_lines(path, "Mem-Info:"), 1);
+	unlink(path);
+}
+END_TEST
+
+/* __GFP_ZERO reads zero even when an earlier user dirtied the frames. */
+START_TEST(test_gfp_zero_after_dirty)
+{
+	kmm_test_boot("mem=128M");
+	for (unsigned int order = 0; order <= MAX_PAGE_ORDER; order += 3) {
+		struct page *p = alloc_pages(GFP_KERNEL, order);
+		memset(page_address(p), 0xff, PAGE_SIZE << order);
+		__free_pages(p, order);
+		p = alloc_pages(GFP_KERNEL | __GFP_ZERO, order);
+		const unsigned char *c = page_address(p);
+		for (size_t i = 0; i < (PAGE_SIZE << order); i++)
+			ck_assert_msg(c[i] == 0, "order %u byte %zu not zero", order, i);
+		__free_pages(p, order);
+	}
+	unsigned long addr = get_zeroed_page(GFP_KERNEL);
+	ck_assert_uint_ne(addr, 0);
+	for (size_t i = 0; i < PAGE_SIZE; i++)
+		ck_assert_int_eq(((char *)addr)[i], 0);
+	free_page(addr);
+	ck_assert_kmm_clean();
+}
+END_TEST
+
+/* Free memory of pageblock order goes back to the host and reads zero. */
+START_TEST(test_release_to_host)
+{
+	kmm_test_boot("mem=256M page_reporting.reserve=0 page_reporting.delay=0");
+	struct page *p = alloc_pages(GFP_KERNEL, MAX_PAGE_ORDER);
+	char *addr = page_address(p);
+	memset(addr, 0x5a, PAGE_SIZE << MAX_PAGE_ORDER);
+	unsigned char vec[1024];
+	ck_assert_int_eq(mincore(addr, PAGE_SIZE << MAX_PAGE_ORDER, vec), 0);
+	ck_assert_int_eq(vec[0] & 1, 1);
+	__free_pages(p, MAX_PAGE_ORDER);
+	/* The release is due at once (delay 0); force it in any case. */
+	page_alloc_release_all();
+	ck_assert_int_eq(mincore(addr, PAGE_SIZE << MAX_PAGE_ORDER, vec), 0);
+	int resident = 0;
+	for (int i = 0; i < 1024; i++)
+		resident += vec[i] & 1;
+	ck_assert_int_eq(resident, 0);
+	struct zone *zone = page_zone(p);
+	ck_assert_uint_ge(zone->nr_reported, 1UL << MAX_PAGE_ORDER);
+	ck_assert_uint_eq(zone->nr_dirty_free, 0);
+	/* Known-zero memory: __GFP_ZERO skips the memset, contents are zero. */
+	p = alloc_pages(GFP_KERNEL | __GFP_ZERO, MAX_PAGE_ORDER);
+	const unsigned char *c = page_address(p);
+	for (size_t i = 0; i < (PAGE_SIZE << MAX_PAGE_ORDER); i += 512)
+		ck_assert_int_eq(c[i], 0);
+	__free_pages(p, MAX_PAGE_ORDER);
+	ck_assert_kmm_clean();
+}
+END_TEST
+
+/* Sections come online on demand; free counts do not jump. */
+START_TEST(test_sections_online_on_demand)
+{
+	kmm_test_boot("mem=1G");
+	struct zone *dma32 = &NODE_DATA(0)->node_zones[ZONE_DMA32];
+	unsigned long managed = dma32->managed_pages;
+	unsigned long free_before = nr_free_pages();
+	ck_assert_uint_lt(managed, dma32->present_pages);
+	enum { N = 100 };
+	struct page *blocks[N];
+	for (int i = 0; i < N; i++) {   /* 400 MiB */
+		blocks[i] = alloc_pages(GFP_KERNEL, MAX_PAGE_ORDER);
+		ck_assert_ptr_nonnull(blocks[i]);
+	}
+	ck_assert_uint_gt(dma32->managed_pages, managed);
+	ck_assert_kmm_clean();
+	for (int i = 0; i < N; i++)
+		__free_pages(blocks[i], MAX_PAGE_ORDER);
+	ck_assert_uint_eq(nr_free_pages(), free_before);
+	ck_assert_kmm_clean();
+}
+END_TEST
+
+START_TEST(test_compound_pages_and_refcount)
+{
+	kmm_test_boot("mem=64M");
+	struct page *p = alloc_pages(GFP_KERNEL | __GFP_COMP, 3);
+	ck_assert(PageCompound(p));
+	ck_assert(PageHead(p));
+	ck_assert_uint_eq(compound_order(p), 3);
+	for (int i = 1; i < 8; i++) {
+		ck_assert(PageTail(p + i));
+		ck_assert_ptr_eq(compound_head(p + i), p);
+		ck_assert_ptr_eq(virt_to_head_page((char *)page_address(p) + i * PAGE_SIZE + 5), p);
+	}
+	get_page(p + 3);
+	ck_assert_int_eq(page_count(p), 2);
+	put_page(p + 5);
+	ck_assert_int_eq(page_count(p), 1);
+	unsigned long before = nr_free_pages();
+	put_page(p);            /* last reference frees the whole block */
+	ck_assert_uint_eq(nr_free_pages(), before + 8);
+	ck_assert(!PageTail(p + 1));
+	ck_assert_kmm_clean();
+}
+END_TEST
+
+START_TEST(test_alloc_pages_exact)
+{
+	kmm_test_boot("mem=64M");
+	unsigned long before = nr_free_pages();
+	void *p = alloc_pages_exact(5 * PAGE_SIZE + 1, GFP_KERNEL);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_uint_eq((unsigned long)p & (PAGE_SIZE - 1), 0);
+	memset(p, 1, 5 * PAGE_SIZE + 1);
+	ck_assert_uint_eq(nr_free_pages(), before - 6);
+	free_pages_exact(p, 5 * PAGE_SIZE + 1);
+	ck_assert_uint_eq(nr_free_pages(), before);
+	unsigned long a = __get_free_pages(GFP_KERNEL, 2);
+	ck_assert_uint_ne(a, 0);
+	free_pages(a, 2);
+	ck_assert_uint_eq(nr_free_pages(), before);
+	ck_assert_kmm_clean();
+}
+END_TEST
+
+START_TEST(test_double_free_reported)
+{
+	char path[] = "/tmp/kmm-test-XXXXXX";
+	int fd = mkstemp(path);
+	int saved = dup(STDERR_FILENO);
+	kmm_test_boot("mem=64M");
+	struct page *p = alloc_pages(GFP_KERNEL, 0);
+	__free_pages(p, 0);
+	dup2(fd, STDERR_FILENO);
+	__free_pages(p, 0);     /* reported, not freed twice */
+	dup2(saved, STDERR_FILENO);
+	close(fd);
+	ck_assert_int_eq(count_lines(path, "BUG: Bad page state"), 1);
+	unlink(path);
+	ck_assert_kmm_clean();
+}
+END_TEST
+
+static void *hammer(void *arg)
+{
+	uint64_t rng = (uint64_t)(uintptr_t)arg * 0x9E3779B97F4A7C15ULL + 1;
+	enum { SLOTS = 64 };
+	struct page *pages[SLOTS] = { 0 };
+	unsigned int orders[SLOTS];
+	for (int step = 0; step < 40000; step++) {
+		int i = (int)(test_rand(&rng) % SLOTS);
+		if (pages[i]) {
+			unsigned char *c = page_address(pages[i]);
+			if (c[0] != (unsigned char)i)
+				return (void *)1;
+			__free_pages(pages[i], orders[i]);
+			pages[i] = NULL;
+		} else {
+			orders[i] = (unsigned int)(test_rand(&rng) % 6);
+			pages[i] = alloc_pages(GFP_KERNEL, orders[i]);
+			if (!pages[i])
+				return (void *)2;
+			*(unsigned char *)page_address(pages[i]) = (unsigned char)i;
+		}
+	}
+	for (int i = 0; i < SLOTS; i++)
+		if (pages[i])
+			__free_pages(pages[i], orders[i]);
+	return NULL;
+}
+
+START_TEST(test_threads_hammer)
+{
+	enum { T = 4 };
+	pthread_t th[T];
+	kmm_test_boot("mem=512M");
+	drain_all_pages(NULL);
+	unsigned long before = nr_free_pages();
+	for (long i = 0; i < T; i++)
+		pthread_create(&th[i], NULL, hammer, (void *)(i + 1));
+	for (int i = 0; i < T; i++) {
+		void *ret;
+		pthread_join(th[i], &ret);
+		ck_assert_ptr_null(ret);
+	}
+	drain_all_pages(NULL);
+	ck_assert_uint_eq(nr_free_pages(), before);
+	ck_assert_kmm_clean();
+}
+END_TEST
+
+START_TEST(test_fork_child_allocates)
+{
+	kmm_test_boot("mem=64M");
+	struct page *p = alloc_pages(GFP_KERNEL, 1);
+	strcpy(page_address(p), "parent");
+	pid_t pid = fork();
+	if (pid == 0) {
+		/* Copy-on-write heap: the child sees the parent's data. */
+		struct page *q = alloc_pages(GFP_KERNEL, 0);
+		int ok = q && strcmp(page_address(p), "parent") == 0 && kmm_check() == 0;
+		_exit(ok ? 0 : 1);
+	}
+	int status;
+	waitpid(pid, &status, 0);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	__free_pages(p, 1);
+}
+END_TEST
+
+static Suite *page_alloc_suite(void)
+{
+	Suite *s = suite_create("page_alloc");
+	TCase *tc = tcase_create("buddy");
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_orders_aligned_and_writable);
+	tcase_add_test(tc, test_direct_map_aligned_to_1g);
+	tcase_add_test(tc, test_split_and_merge);
+	tcase_add_test(tc, test_random_mix_against_model);
+	tcase_add_test(tc, test_compound_pages_and_refcount);
+	tcase_add_test(tc, test_alloc_pages_exact);
+	tcase_add_test(tc, test_double_free_reported);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("zones");
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_gfp_zones);
+	tcase_add_test(tc, test_highmem_zone);
+	tcase_add_test(tc, test_lowmem_reserve);
+	tcase_add_test(tc, test_exhaustion_under_64m);
+	tcase_add_test(tc, test_warning_format_and_nowarn);
+	tcase_add_test(tc, test_sections_online_on_demand);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("memory");
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_gfp_zero_after_dirty);
+	tcase_add_test(tc, test_release_to_host);
+	tcase_add_test(tc, test_threads_hammer);
+	tcase_add_test(tc, test_fork_child_allocates);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return run_suite(page_alloc_suite());
+}
