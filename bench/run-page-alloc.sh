@@ -44,7 +44,7 @@ r0=$(for i in 1 2 3 4 5; do run "$B/bench/bench_boot" none | sed 's/maxrss_kb=//
 r1=$(for i in 1 2 3 4 5; do run "$B/bench/bench_boot" kmm | sed 's/maxrss_kb=//'; done | median)
 echo "boot_rss_extra_kb=$((r1 - r0)) (median maxrss $r1 kB against $r0 kB)"
 if command -v perf >/dev/null 2>&1; then
-	if perf stat -e instructions true >/dev/null 2>&1; then
+	if perf stat -e instructions true 2>&1 | grep -q '[0-9][0-9,]* *instructions'; then
 		echo "perf: hardware counters available"
 	else
 		echo "perf: hardware counters not supported on this machine; software events only"

@@ -55,6 +55,7 @@ struct zone {
 	                                   those of sections already online */
 	unsigned long _watermark[NR_WMARK];
 	long lowmem_reserve[MAX_NR_ZONES];  /* kept free for lower-zone users */
+	void *per_cpu_pageset;          /* this zone's per-CPU page lists */
 
 	/* Protected by lock. */
 	pthread_mutex_t lock;
