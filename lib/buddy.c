@@ -81,7 +81,10 @@ static inline void add_to_free_list(struct zone *zone, struct page *page,
 	page->private = order;
 	if (!reported && order >= pageblock_order)
 		page->virtual = (void *)kmm_now_ns();   /* when it became free */
-	if (reported)
+	/* page_alloc.shuffle: a freed top-order block goes to a random end, as
+	 * the kernel's shuffle_pick_tail(). */
+	if (reported || (unlikely(machine.conf.shuffle) && order == MAX_PAGE_ORDER &&
+			 (kmm_random(&machine.pa.shuffle_rng) & 1)))
 		list_add_tail(&page->lru, &zone->free_area[order].free_list[mt]);
 	else
 		list_add(&page->lru, &zone->free_area[order].free_list[mt]);

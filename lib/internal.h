@@ -82,6 +82,18 @@ struct kmm_config {
 	unsigned long release_delay_ms;/* page_reporting.delay=: idle time before
 	                                  free memory goes back to the host */
 	char slub_debug[256];          /* slub_debug=, parsed by the slab layer */
+	bool init_on_alloc;            /* init_on_alloc=1: zero every allocation */
+	bool init_on_free;             /* init_on_free=1: zero memory when freed */
+	bool shuffle;                  /* page_alloc.shuffle=1: random free lists */
+	struct fault_config {          /* fail_page_alloc=, failslab= */
+		char spec[64];         /* kernel form: interval,probability,space,times */
+		unsigned long probability; /* percent of calls that fail */
+		unsigned long interval;    /* only every interval-th call may fail */
+		unsigned long space;       /* bytes let through before failing */
+		unsigned long min_order;   /* fail_page_alloc: lower orders pass */
+		long times;                /* failures in all; -1: no limit */
+	} fail_page_alloc, failslab;
+	char failslab_caches[256];     /* failslab.caches=: only these caches */
 	int nr_errors;                 /* settings reported and ignored */
 };
 
@@ -94,6 +106,26 @@ int kmm_config_parse(struct kmm_config *conf, const char *text);
 void kmm_config_defaults(struct kmm_config *conf);
 /* Parse "64M", "2G", "4096" into bytes; false when malformed. */
 bool kmm_parse_size(const char *s, size_t len, unsigned long *out);
+
+/* ------------------------------------------------------------------ */
+/* Fault injection (lib/fault_inject.c), as the kernel's fault_attr        */
+
+struct fault_attr {
+	bool enabled;
+	unsigned long probability, interval, min_order;
+	AO_t calls;                    /* calls seen, for interval */
+	AO_t space_left;               /* bytes still let through */
+	AO_t times_left;               /* failures left (ignored if unlimited) */
+	bool unlimited;
+	AO_t failures;                 /* failures injected so far */
+	AO_t rng;                      /* random state */
+};
+
+void fault_attr_init(struct fault_attr *attr, const struct fault_config *conf);
+/* True when this call should fail; `size` is bytes asked for. */
+bool should_fail(struct fault_attr *attr, unsigned long size);
+/* A random number from an atomic state (splitmix64); thread-safe. */
+unsigned long kmm_random(AO_t *state);
 
 /* ------------------------------------------------------------------ */
 /* Messages (lib/printk.c): formatted into a stack buffer, then write(2). */
@@ -184,6 +216,9 @@ struct page_alloc_state {
 	struct zone *preferred_zone[GFP_ZONEMASK + 1]; /* first populated zone
 	                                  of the zonelist, by gfp zone bits */
 	struct per_cpu_pages *pcp;     /* [zone * nr_cpu_ids + cpu] */
+	struct fault_attr fail_page_alloc;
+	AO_t shuffle_rng;              /* page_alloc.shuffle random state */
+	bool hardened;                 /* a setting that needs the slow paths */
 	AO_t alloc_fail_count;         /* allocations that returned NULL */
 	AO_t bad_page_count;           /* frees refused as bad page state */
 	struct ratelimit_state warn_ratelimit;

@@ -150,10 +150,24 @@ static void setup_lowmem_reserve(void)
 void page_alloc_add_range(struct zone *zone, unsigned long start_pfn,
 			  unsigned long nr_pages)
 {
+	unsigned long nr_blocks = nr_pages / MAX_ORDER_NR_PAGES;
+	unsigned char order[PAGES_PER_SECTION / MAX_ORDER_NR_PAGES];
+	/* page_alloc.shuffle: hand the blocks over in random order, as the
+	 * kernel's shuffle_free_memory(). */
+	for (unsigned long i = 0; i < nr_blocks; i++)
+		order[i] = (unsigned char)i;
+	if (machine.conf.shuffle) {
+		for (unsigned long i = nr_blocks; i > 1; i--) {
+			unsigned long j = kmm_random(&machine.pa.shuffle_rng) % i;
+			unsigned char t = order[i - 1];
+			order[i - 1] = order[j];
+			order[j] = t;
+		}
+	}
 	pthread_mutex_lock(&zone->lock);
-	for (unsigned long pfn = start_pfn; pfn < start_pfn + nr_pages;
-	     pfn += MAX_ORDER_NR_PAGES)
-		buddy_free_locked(zone, pfn, MAX_PAGE_ORDER, true);
+	for (unsigned long i = 0; i < nr_blocks; i++)
+		buddy_free_locked(zone, start_pfn + order[i] * MAX_ORDER_NR_PAGES,
+				  MAX_PAGE_ORDER, true);
 	zone->managed_pages += nr_pages;
 	/* Fresh memory has never been touched: it is not dirty. */
 	pthread_mutex_unlock(&zone->lock);
@@ -183,6 +197,7 @@ int page_alloc_init(void)
 		if (node->node_zones[z].spanned_pages)
 			node->nr_zones = z + 1;
 
+	AO_store(&machine.pa.shuffle_rng, (AO_t)kmm_now_ns());
 	ret = pcp_init();
 	if (ret)
 		return ret;
@@ -193,12 +208,23 @@ int page_alloc_init(void)
 			pcp_setup_zone(&node->node_zones[z]);
 	/* The first section (DMA and the start of DMA32) is online at boot. */
 	memory_online_section(&node->node_zones[ZONE_DMA]);
+	/* Hardening and fault injection run on the slow paths only: the fast
+	 * paths are switched off by an empty preferred-zone table (alloc) and
+	 * pages without a recorded zone (free). */
+	const struct kmm_config *c = &machine.conf;
+	fault_attr_init(&machine.pa.fail_page_alloc, &c->fail_page_alloc);
+	machine.pa.hardened = machine.pa.fail_page_alloc.enabled || c->init_on_alloc ||
+			      c->init_on_free || c->shuffle;
 	for (unsigned int bits = 0; bits <= GFP_ZONEMASK; bits++) {
 		int z = (int)gfp_zone(bits);
 		while (z >= 0 && !node->node_zones[z].spanned_pages)
 			z--;
-		machine.pa.preferred_zone[bits] = z >= 0 ? &node->node_zones[z] : NULL;
+		machine.pa.preferred_zone[bits] =
+			z >= 0 && !machine.pa.hardened ? &node->node_zones[z] : NULL;
 	}
+	for (int z = 0; z < MAX_NR_ZONES; z++)
+		node->node_zones[z].page_zone_flags = machine.pa.hardened ? 0 :
+			((unsigned long)z + 1) << PAGE_ZONE_SHIFT;
 	return 0;
 }
 
@@ -260,8 +286,7 @@ static inline struct page *prep_new_page(struct zone *zone, struct page *page,
 {
 	bool zeroed = page_test_flag(page, PG_reported);
 	/* Remember the zone and the list it came from, for __free_pages(). */
-	page->flags = ((unsigned long)zone->idx + 1) << PAGE_ZONE_SHIFT |
-		      (unsigned long)mt << PAGE_MT_SHIFT;
+	page->flags = zone->page_zone_flags | (unsigned long)mt << PAGE_MT_SHIFT;
 	page->private = 0;
 	page->_refcount = 1;
 	if (unlikely(gfp & (__GFP_ZERO | __GFP_COMP)))
@@ -364,6 +389,16 @@ static noinline struct page *alloc_pages_noprof_slow(gfp_t gfp, unsigned int ord
 		/* As the kernel: a warning unless __GFP_NOWARN, then NULL. */
 		warn_alloc(gfp, order);
 		return NULL;
+	}
+	if (unlikely(machine.pa.hardened)) {
+		struct fault_attr *fail = &machine.pa.fail_page_alloc;
+		if (!(gfp & __GFP_NOFAIL) && order >= fail->min_order &&
+		    should_fail(fail, PAGE_SIZE << order)) {
+			AO_fetch_and_add1(&machine.pa.alloc_fail_count);
+			return NULL;
+		}
+		if (machine.conf.init_on_alloc)
+			gfp |= __GFP_ZERO;
 	}
 	page = get_page_from_freelist(gfp, order, ALLOC_WMARK_LOW);
 	if (likely(page))
@@ -480,6 +515,8 @@ static noinline void free_the_page(struct page *page, unsigned int order)
 		return;
 	}
 	page->flags = 0;
+	if (unlikely(machine.conf.init_on_free))
+		memset(pfn_to_kaddr_raw(pfn), 0, PAGE_SIZE << order);
 
 	struct zone *zone = &machine.node.node_zones[pfn_zonenum(pfn)];
 	if (likely(order <= PAGE_ALLOC_COSTLY_ORDER)) {

@@ -56,6 +56,9 @@ struct zone {
 	unsigned long _watermark[NR_WMARK];
 	long lowmem_reserve[MAX_NR_ZONES];  /* kept free for lower-zone users */
 	void *per_cpu_pageset;          /* this zone's per-CPU page lists */
+	unsigned long page_zone_flags;  /* flags of a page allocated here (its
+	                                   zone for the free fast path; 0 when
+	                                   hardening needs the slow paths) */
 
 	/* Protected by lock. */
 	pthread_mutex_t lock;
