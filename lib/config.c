@@ -13,7 +13,9 @@
  * naming it and what was expected, then goes on without it.
  *
  * Every setting is one row of `settings[]`; the man page kmm.conf(5) and
- * README list the same table.
+ * README list the same table.  Names beginning with "malloc." belong to the
+ * malloc shim (libkmm-malloc.so), which reads and checks them itself: the
+ * library skips them.
  */
 #include "config.h"
 #include <stdlib.h>
@@ -153,6 +155,8 @@ static const struct setting *apply(struct kmm_config *conf, const char *piece,
 	char why[160];
 	char *field;
 
+	if (!st && name_len > 7 && memcmp(piece, "malloc.", 7) == 0)
+		return NULL;            /* the shim's own setting */
 	if (!st) {
 		report(conf, piece, len, "unknown setting");
 		return NULL;

@@ -126,6 +126,11 @@ static inline void kmm_spin_lock(kmm_spinlock_t *lock)
 		kmm_spin_lock_slow(lock);
 }
 
+static inline bool kmm_spin_trylock(kmm_spinlock_t *lock)
+{
+	return AO_test_and_set_acquire(&lock->locked) == AO_TS_CLEAR;
+}
+
 static inline void kmm_spin_unlock(kmm_spinlock_t *lock)
 {
 	AO_CLEAR(&lock->locked);
@@ -167,12 +172,17 @@ struct per_cpu_pages {
 	int count;                     /* frames on the lists */
 	int high;                      /* drain down to this - batch when above */
 	int batch;                     /* frames moved to/from the buddy at once */
-	unsigned long stat_alloc;      /* blocks handed out from these lists */
-	unsigned long stat_free;       /* blocks freed onto these lists */
+	unsigned long stat_free;       /* frames freed onto these lists */
+	unsigned long stat_refill;     /* frames moved here from the buddy */
+	unsigned long stat_drain;      /* frames moved back to the buddy */
 	struct list_head lists[NR_PCP_ORDERS][MIGRATE_PCPTYPES];
 } __attribute__((aligned(64)));
 
+#define GFP_ZONEMASK (__GFP_DMA | __GFP_HIGHMEM | __GFP_DMA32)
+
 struct page_alloc_state {
+	struct zone *preferred_zone[GFP_ZONEMASK + 1]; /* first populated zone
+	                                  of the zonelist, by gfp zone bits */
 	struct per_cpu_pages *pcp;     /* [zone * nr_cpu_ids + cpu] */
 	AO_t alloc_fail_count;         /* allocations that returned NULL */
 	AO_t bad_page_count;           /* frees refused as bad page state */
@@ -200,6 +210,14 @@ void page_alloc_unlock_all(void);
 /* Give resident free memory back to the host now; bytes released. */
 unsigned long page_alloc_release_all(void);
 int gfp_migratetype(gfp_t gfp);
+
+/* As the kernel's gfp_migratetype(): __GFP_MOVABLE is 1 << 3, RECLAIMABLE
+ * 1 << 4; both at once (invalid) counts as movable. */
+static inline int gfp_migratetype_fast(gfp_t gfp)
+{
+	int mt = (int)((gfp & (__GFP_MOVABLE | __GFP_RECLAIMABLE)) >> 3);
+	return mt == 3 ? MIGRATE_MOVABLE : mt;
+}
 
 static inline struct per_cpu_pages *zone_pcp(const struct zone *zone,
 					     unsigned int cpu);
@@ -261,7 +279,7 @@ static inline bool addr_in_direct_map(const void *addr)
 static inline struct per_cpu_pages *zone_pcp(const struct zone *zone,
 					     unsigned int cpu)
 {
-	return &machine.pa.pcp[(unsigned int)zone->idx * nr_cpu_ids + cpu];
+	return (struct per_cpu_pages *)zone->per_cpu_pageset + cpu;
 }
 
 static inline enum zone_type pfn_zonenum(unsigned long pfn)

@@ -56,11 +56,7 @@ static const unsigned long lowmem_reserve_ratio[MAX_NR_ZONES] = { 256, 256, 32, 
 
 int gfp_migratetype(gfp_t gfp)
 {
-	if (gfp & __GFP_MOVABLE)
-		return MIGRATE_MOVABLE;
-	if (gfp & __GFP_RECLAIMABLE)
-		return MIGRATE_RECLAIMABLE;
-	return MIGRATE_UNMOVABLE;
+	return gfp_migratetype_fast(gfp);
 }
 
 static inline enum zone_type gfp_zone(gfp_t gfp)
@@ -197,6 +193,12 @@ int page_alloc_init(void)
 			pcp_setup_zone(&node->node_zones[z]);
 	/* The first section (DMA and the start of DMA32) is online at boot. */
 	memory_online_section(&node->node_zones[ZONE_DMA]);
+	for (unsigned int bits = 0; bits <= GFP_ZONEMASK; bits++) {
+		int z = (int)gfp_zone(bits);
+		while (z >= 0 && !node->node_zones[z].spanned_pages)
+			z--;
+		machine.pa.preferred_zone[bits] = z >= 0 ? &node->node_zones[z] : NULL;
+	}
 	return 0;
 }
 
@@ -242,16 +244,29 @@ static void prep_compound_page(struct page *head, unsigned int order)
 		head[i].compound_head = (unsigned long)head | 1;
 }
 
-static inline void prep_new_page(struct page *page, unsigned int order, gfp_t gfp)
+static noinline struct page *prep_new_page_slow(struct page *page, unsigned int order,
+					       gfp_t gfp, bool zeroed)
 {
-	bool zeroed = page_test_flag(page, PG_reported);
-	page->flags = 0;
-	page->private = 0;
-	page->_refcount = 1;
 	if ((gfp & __GFP_ZERO) && !zeroed)
 		memset(pfn_to_kaddr_raw(pfn_of(page)), 0, PAGE_SIZE << order);
 	if ((gfp & __GFP_COMP) && order)
 		prep_compound_page(page, order);
+	return page;
+}
+
+/* Make a block taken off a free list an allocated page; returns it. */
+static inline struct page *prep_new_page(struct zone *zone, struct page *page,
+					 unsigned int order, gfp_t gfp, int mt)
+{
+	bool zeroed = page_test_flag(page, PG_reported);
+	/* Remember the zone and the list it came from, for __free_pages(). */
+	page->flags = ((unsigned long)zone->idx + 1) << PAGE_ZONE_SHIFT |
+		      (unsigned long)mt << PAGE_MT_SHIFT;
+	page->private = 0;
+	page->_refcount = 1;
+	if (unlikely(gfp & (__GFP_ZERO | __GFP_COMP)))
+		return prep_new_page_slow(page, order, gfp, zeroed);
+	return page;
 }
 
 static inline struct page *rmqueue(struct zone *zone, unsigned int order, int mt)
@@ -274,7 +289,7 @@ static struct page *get_page_from_freelist(gfp_t gfp, unsigned int order,
 					   int alloc_flags)
 {
 	enum zone_type highest = gfp_zone(gfp);
-	int mt = gfp_migratetype(gfp);
+	int mt = gfp_migratetype_fast(gfp);
 	pg_data_t *node = &machine.node;
 
 	for (int z = (int)highest; z >= 0; z--) {
@@ -287,10 +302,9 @@ static struct page *get_page_from_freelist(gfp_t gfp, unsigned int order,
 				goto next_zone;
 		}
 		struct page *page = rmqueue(zone, order, mt);
-		if (likely(page)) {
-			prep_new_page(page, order, gfp);
-			return page;
-		}
+		if (likely(page))
+			return prep_new_page(zone, page, order, gfp,
+					     mt < MIGRATE_PCPTYPES ? mt : MIGRATE_MOVABLE);
 next_zone:;
 	}
 	return NULL;
@@ -342,7 +356,7 @@ static noinline struct page *alloc_pages_slowpath(gfp_t gfp, unsigned int order)
 	return NULL;
 }
 
-KMM_EXPORT struct page *alloc_pages(gfp_t gfp, unsigned int order)
+static noinline struct page *alloc_pages_noprof_slow(gfp_t gfp, unsigned int order)
 {
 	struct page *page;
 	kmm_ensure_booted();
@@ -355,6 +369,39 @@ KMM_EXPORT struct page *alloc_pages(gfp_t gfp, unsigned int order)
 	if (likely(page))
 		return page;
 	return alloc_pages_slowpath(gfp, order);
+}
+
+/*
+ * The fast path: a small block from the running CPU's list of the first
+ * zone the request may use.  The watermarks were checked when the list was
+ * filled (a CPU holds at most pcp->high frames).  It makes no calls but
+ * tail calls, so it needs no stack frame: about 35 instructions.  Anything
+ * else - an empty list, a contended list, a large order, boot - goes
+ * through the zonelist walk above.
+ */
+KMM_EXPORT struct page *alloc_pages(gfp_t gfp, unsigned int order)
+{
+	if (likely(order <= PAGE_ALLOC_COSTLY_ORDER)) {
+		struct zone *zone = machine.pa.preferred_zone[gfp & GFP_ZONEMASK];
+		if (likely(zone != NULL)) {
+			unsigned int cpu = smp_processor_id_fast();
+			struct per_cpu_pages *pcp = zone_pcp(zone, cpu);
+			if (likely(cpu < nr_cpu_ids && kmm_spin_trylock(&pcp->lock))) {
+				int mt = gfp_migratetype_fast(gfp);
+				struct list_head *list = &pcp->lists[order][mt];
+				if (likely(!list_empty(list))) {
+					struct page *page = list_first_entry(list, struct page, lru);
+					list->next = page->lru.next;
+					page->lru.next->prev = list;
+					pcp->count -= 1 << order;
+					kmm_spin_unlock(&pcp->lock);
+					return prep_new_page(zone, page, order, gfp, mt);
+				}
+				kmm_spin_unlock(&pcp->lock);
+			}
+		}
+	}
+	return alloc_pages_noprof_slow(gfp, order);
 }
 
 KMM_EXPORT struct page *alloc_page(gfp_t gfp)
@@ -410,7 +457,7 @@ static inline bool put_page_testzero(struct page *page)
 	return false;
 }
 
-static void free_the_page(struct page *page, unsigned int order)
+static noinline void free_the_page(struct page *page, unsigned int order)
 {
 	unsigned long pfn = pfn_of(page);
 	const unsigned long busy = (1UL << PG_buddy) | (1UL << PG_pcp) | (1UL << PG_slab);
@@ -433,8 +480,6 @@ static void free_the_page(struct page *page, unsigned int order)
 		return;
 	}
 	page->flags = 0;
-	page->virtual = NULL;
-	page->_mapcount = 0;
 
 	struct zone *zone = &machine.node.node_zones[pfn_zonenum(pfn)];
 	if (likely(order <= PAGE_ALLOC_COSTLY_ORDER)) {
@@ -448,7 +493,7 @@ static void free_the_page(struct page *page, unsigned int order)
 	buddy_release_tick(zone);
 }
 
-KMM_EXPORT void __free_pages(struct page *page, unsigned int order)
+static noinline void free_pages_slow(struct page *page, unsigned int order)
 {
 	if (unlikely(!page))
 		return;
@@ -464,6 +509,43 @@ KMM_EXPORT void __free_pages(struct page *page, unsigned int order)
 		/* Someone holds the first page: free the rest, as the kernel. */
 		while (order-- > 0)
 			free_the_page(page + (1UL << order), order);
+}
+
+/*
+ * The fast path: the last reference to a plain small block whose zone was
+ * recorded at allocation goes straight onto the CPU's list, with no stack
+ * frame.  Compound pages, shared references, bad pages, large orders and a
+ * contended list take the checks of free_pages_slow().
+ */
+KMM_EXPORT void __free_pages(struct page *page, unsigned int order)
+{
+	const unsigned long special = (1UL << PG_buddy) | (1UL << PG_pcp) |
+				      (1UL << PG_slab) | (1UL << PG_head);
+	if (likely(addr_is_page(page) && order <= PAGE_ALLOC_COSTLY_ORDER)) {
+		unsigned long flags = page->flags;
+		unsigned long zid = flags >> PAGE_ZONE_SHIFT;
+		/* Sole owner (count 1): no one else may touch the count. */
+		if (likely(!(flags & special) && zid != 0 && !(page->compound_head & 1) &&
+			   page->_refcount == 1)) {
+			struct zone *zone = &machine.node.node_zones[zid - 1];
+			unsigned int cpu = smp_processor_id_fast();
+			struct per_cpu_pages *pcp = zone_pcp(zone, cpu);
+			if (likely(cpu < nr_cpu_ids && kmm_spin_trylock(&pcp->lock))) {
+				unsigned int mt = (unsigned int)(flags >> PAGE_MT_SHIFT) & 3;
+				page->_refcount = 0;
+				page->flags = 1UL << PG_pcp;
+				page->private = order;
+				list_add(&page->lru, &pcp->lists[order][mt]);
+				pcp->count += 1 << order;
+				pcp->stat_free += 1UL << order;
+				if (unlikely(pcp->count >= pcp->high))
+					return pcp_free_drain_unlock(zone, pcp);
+				kmm_spin_unlock(&pcp->lock);
+				return;
+			}
+		}
+	}
+	free_pages_slow(page, order);
 }
 
 KMM_EXPORT void __free_page(struct page *page)
@@ -497,8 +579,10 @@ KMM_EXPORT void put_page(struct page *page)
 /* split_page(): make each frame of a non-compound block its own page. */
 static void split_page(struct page *page, unsigned int order)
 {
-	for (unsigned long i = 1; i < (1UL << order); i++)
+	for (unsigned long i = 1; i < (1UL << order); i++) {
 		page[i]._refcount = 1;
+		page[i].flags = page->flags & (PAGE_ZONE_MASK | PAGE_MT_MASK);
+	}
 }
 
 KMM_EXPORT void *alloc_pages_exact(size_t size, gfp_t gfp)

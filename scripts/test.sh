@@ -37,7 +37,7 @@ run_check() {
 	done
 	if [ "$rc" -ne 0 ]; then
 		echo "=== $name: FAILED; failing logs:"
-		for log in $(grep -l -E '^(FAIL|ERROR)' $(find "$dir/tests" -name '*.trs') 2>/dev/null); do
+		for log in $(grep -l -E ':test-result: (FAIL|ERROR)' $(find "$dir/tests" -name '*.trs') 2>/dev/null); do
 			cat "${log%.trs}.log"
 		done
 		tail -40 "$dir/check.out"
