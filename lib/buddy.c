@@ -64,12 +64,12 @@ static inline void account_free_block(struct zone *zone, unsigned int order,
 				      bool reported, long sign)
 {
 	long nr = (long)(1UL << order) * sign;
-	zone->nr_free_pages += (unsigned long)nr;
-	zone->free_area[order].nr_free += (unsigned long)sign;
+	ADD_ONCE(zone->nr_free_pages, (unsigned long)nr);
+	ADD_ONCE(zone->free_area[order].nr_free, (unsigned long)sign);
 	if (reported)
-		zone->nr_reported += (unsigned long)nr;
+		ADD_ONCE(zone->nr_reported, (unsigned long)nr);
 	else if (order >= pageblock_order)
-		zone->nr_dirty_free += (unsigned long)nr;
+		ADD_ONCE(zone->nr_dirty_free, (unsigned long)nr);
 }
 
 static inline void add_to_free_list(struct zone *zone, struct page *page,
@@ -103,6 +103,16 @@ static inline void del_from_free_list(struct zone *zone, struct page *page,
 }
 
 /*
+ * Is the block at `buddy` a free block of `order`?  PG_buddy and its order
+ * are written only under zone->lock, which the caller holds; the page may
+ * be in use by someone else, who writes its other fields without the lock.
+ */
+static __data_racy bool page_is_buddy(const struct page *buddy, unsigned int order)
+{
+	return (buddy->flags & (1UL << PG_buddy)) && buddy->private == order;
+}
+
+/*
  * __free_one_page(): give the block [pfn, pfn + 2^order) to the zone,
  * merging it with its buddies as far as they are free.
  */
@@ -112,7 +122,7 @@ void buddy_free_locked(struct zone *zone, unsigned long pfn, unsigned int order,
 	while (order < MAX_PAGE_ORDER) {
 		unsigned long buddy_pfn = pfn ^ (1UL << order);
 		struct page *buddy = page_of(buddy_pfn);
-		if (!page_test_flag(buddy, PG_buddy) || buddy->private != order)
+		if (!page_is_buddy(buddy, order))
 			break;
 		reported = reported && page_test_flag(buddy, PG_reported);
 		del_from_free_list(zone, buddy, order);
@@ -231,7 +241,7 @@ static unsigned long release_dirty(struct zone *zone, unsigned long target, long
 					pfns[n] = pfn_of(page);
 					orders[n] = (unsigned int)o;
 					del_from_free_list(zone, page, (unsigned int)o);
-					zone->nr_isolated += 1UL << o;
+					ADD_ONCE(zone->nr_isolated, 1UL << o);
 					taken += 1UL << o;
 					n++;
 				}
@@ -246,7 +256,7 @@ static unsigned long release_dirty(struct zone *zone, unsigned long target, long
 
 		pthread_mutex_lock(&zone->lock);
 		for (int i = 0; i < n; i++) {
-			zone->nr_isolated -= 1UL << orders[i];
+			ADD_ONCE(zone->nr_isolated, -(1UL << orders[i]));
 			buddy_free_locked(zone, pfns[i], orders[i], true);
 		}
 		pthread_mutex_unlock(&zone->lock);
@@ -262,7 +272,7 @@ static unsigned long release_dirty(struct zone *zone, unsigned long target, long
 void buddy_release_tick(struct zone *zone)
 {
 	unsigned long reserve = machine.conf.release_reserve >> PAGE_SHIFT;
-	if (likely(*(volatile unsigned long *)&zone->nr_dirty_free <= reserve))
+	if (likely(READ_ONCE(zone->nr_dirty_free) <= reserve))
 		return;
 	long now = kmm_now_ns();
 	long delay = (long)machine.conf.release_delay_ms * 1000000L;

@@ -48,6 +48,33 @@
 #define noinline __attribute__((noinline))
 #define __printf(a, b) __attribute__((format(printf, a, b)))
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/*
+ * Counters written under a lock and read without it (watermark checks,
+ * dumps, nr_free_pages()) are the races the design allows on purpose, as
+ * the kernel's READ_ONCE/WRITE_ONCE: relaxed atomics, plain moves on x86,
+ * and ThreadSanitizer knows them for what they are.
+ */
+#define READ_ONCE(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+#define WRITE_ONCE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
+#define ADD_ONCE(x, v) WRITE_ONCE(x, READ_ONCE(x) + (v))
+
+/*
+ * A function that reads state owned by someone else on purpose, such as
+ * the buddy allocator looking at the struct page next door, which may be
+ * in use.  Only bits that are written under the reader's lock decide
+ * anything; the kernel marks the same reads with data_race().
+ */
+#if defined(__SANITIZE_THREAD__)
+#define __data_racy __attribute__((no_sanitize_thread, __noinline__))
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define __data_racy __attribute__((no_sanitize("thread"), __noinline__))
+#endif
+#endif
+#ifndef __data_racy
+#define __data_racy
+#endif
 #define ALIGN_UP(x, a) (((x) + (a) - 1) & ~((__typeof__(x))(a) - 1))
 #define ALIGN_DOWN(x, a) ((x) & ~((__typeof__(x))(a) - 1))
 #define IS_ALIGNED(x, a) (((x) & ((__typeof__(x))(a) - 1)) == 0)

@@ -168,7 +168,7 @@ void page_alloc_add_range(struct zone *zone, unsigned long start_pfn,
 	for (unsigned long i = 0; i < nr_blocks; i++)
 		buddy_free_locked(zone, start_pfn + order[i] * MAX_ORDER_NR_PAGES,
 				  MAX_PAGE_ORDER, true);
-	zone->managed_pages += nr_pages;
+	ADD_ONCE(zone->managed_pages, nr_pages);
 	/* Fresh memory has never been touched: it is not dirty. */
 	pthread_mutex_unlock(&zone->lock);
 }
@@ -240,7 +240,7 @@ KMM_EXPORT pg_data_t *NODE_DATA(int nid)
 static inline bool zone_watermark_ok(const struct zone *zone, unsigned int order,
 				     enum zone_type highest, int alloc_flags)
 {
-	long free = (long)*(volatile unsigned long *)&zone->nr_free_pages;
+	long free = (long)READ_ONCE(zone->nr_free_pages);
 	long min;
 
 	if (alloc_flags & ALLOC_NO_WATERMARKS)
@@ -256,7 +256,7 @@ static inline bool zone_watermark_ok(const struct zone *zone, unsigned int order
 	if (order == 0)
 		return true;
 	for (unsigned int o = order; o <= MAX_PAGE_ORDER; o++)
-		if (*(volatile unsigned long *)&zone->free_area[o].nr_free)
+		if (READ_ONCE(zone->free_area[o].nr_free))
 			return true;
 	return false;
 }
@@ -305,7 +305,7 @@ static inline struct page *rmqueue(struct zone *zone, unsigned int order, int mt
 	pthread_mutex_lock(&zone->lock);
 	page = buddy_alloc_locked(zone, order, mt);
 	if (page)
-		zone->stat_alloc += 1UL << order;
+		ADD_ONCE(zone->stat_alloc, 1UL << order);
 	pthread_mutex_unlock(&zone->lock);
 	return page;
 }
@@ -428,7 +428,7 @@ KMM_EXPORT struct page *alloc_pages(gfp_t gfp, unsigned int order)
 					struct page *page = list_first_entry(list, struct page, lru);
 					list->next = page->lru.next;
 					page->lru.next->prev = list;
-					pcp->count -= 1 << order;
+					WRITE_ONCE(pcp->count, pcp->count - (1 << order));
 					kmm_spin_unlock(&pcp->lock);
 					return prep_new_page(zone, page, order, gfp, mt);
 				}
@@ -525,7 +525,7 @@ static noinline void free_the_page(struct page *page, unsigned int order)
 	}
 	pthread_mutex_lock(&zone->lock);
 	buddy_free_locked(zone, pfn, order, false);
-	zone->stat_free += 1UL << order;
+	ADD_ONCE(zone->stat_free, 1UL << order);
 	pthread_mutex_unlock(&zone->lock);
 	buddy_release_tick(zone);
 }
@@ -573,8 +573,8 @@ KMM_EXPORT void __free_pages(struct page *page, unsigned int order)
 				page->flags = 1UL << PG_pcp;
 				page->private = order;
 				list_add(&page->lru, &pcp->lists[order][mt]);
-				pcp->count += 1 << order;
-				pcp->stat_free += 1UL << order;
+				WRITE_ONCE(pcp->count, pcp->count + (1 << order));
+				ADD_ONCE(pcp->stat_free, 1UL << order);
 				if (unlikely(pcp->count >= pcp->high))
 					return pcp_free_drain_unlock(zone, pcp);
 				kmm_spin_unlock(&pcp->lock);
@@ -667,9 +667,9 @@ KMM_EXPORT void drain_all_pages(struct zone *zone)
  * of sections not yet online (they are free, only not yet initialised). */
 unsigned long zone_free_frames(const struct zone *zone)
 {
-	return *(volatile unsigned long *)&zone->nr_free_pages +
-	       *(volatile unsigned long *)&zone->nr_isolated +
-	       (zone->present_pages - *(volatile unsigned long *)&zone->managed_pages) +
+	return READ_ONCE(zone->nr_free_pages) +
+	       READ_ONCE(zone->nr_isolated) +
+	       (zone->present_pages - READ_ONCE(zone->managed_pages)) +
 	       pcp_count_zone(zone);
 }
 

@@ -49,7 +49,7 @@ static inline struct page *pcp_alloc(struct zone *zone, unsigned int order, int 
 	page = list_first_entry(list, struct page, lru);
 	list->next = page->lru.next;
 	page->lru.next->prev = list;
-	pcp->count -= 1 << order;
+	WRITE_ONCE(pcp->count, pcp->count - (1 << order));
 	kmm_spin_unlock(&pcp->lock);
 	return page;
 }
@@ -66,7 +66,7 @@ static inline struct page *pcp_alloc_cached(struct zone *zone, unsigned int orde
 		page = list_first_entry(list, struct page, lru);
 		list->next = page->lru.next;
 		page->lru.next->prev = list;
-		pcp->count -= 1 << order;
+		WRITE_ONCE(pcp->count, pcp->count - (1 << order));
 	}
 	kmm_spin_unlock(&pcp->lock);
 	return page;
@@ -87,8 +87,8 @@ static inline void pcp_free(struct zone *zone, struct page *page, unsigned long 
 	page->private = order;
 	kmm_spin_lock(&pcp->lock);
 	list_add(&page->lru, &pcp->lists[order][pcp_migratetype(pfn)]);
-	pcp->count += 1 << order;
-	pcp->stat_free += 1UL << order;
+	WRITE_ONCE(pcp->count, pcp->count + (1 << order));
+	ADD_ONCE(pcp->stat_free, 1UL << order);
 	if (unlikely(pcp->count >= pcp->high)) {
 		pcp_free_drain_unlock(zone, pcp);
 		return;

@@ -144,8 +144,8 @@ static void free_pcppages_bulk(struct zone *zone, struct per_cpu_pages *pcp, int
 		list_del(&page->lru);
 		page->flags = 0;
 		page->private = 0;
-		pcp->count -= 1 << order;
-		pcp->stat_drain += 1UL << order;
+		WRITE_ONCE(pcp->count, pcp->count - (1 << order));
+		ADD_ONCE(pcp->stat_drain, 1UL << order);
 		count -= 1 << order;
 		buddy_free_locked(zone, pfn_of(page), order, reported);
 	}
@@ -170,8 +170,8 @@ bool pcp_refill(struct zone *zone, struct per_cpu_pages *pcp, unsigned int order
 		list_add_tail(&page->lru, list);
 	}
 	pthread_mutex_unlock(&zone->lock);
-	pcp->count += got << order;
-	pcp->stat_refill += (unsigned long)got << order;
+	WRITE_ONCE(pcp->count, pcp->count + (got << order));
+	ADD_ONCE(pcp->stat_refill, (unsigned long)got << order);
 	return got > 0;
 }
 
@@ -199,7 +199,7 @@ unsigned long pcp_count_zone(const struct zone *zone)
 {
 	unsigned long n = 0;
 	for (unsigned int cpu = 0; cpu < nr_cpu_ids; cpu++)
-		n += (unsigned long)*(volatile int *)&zone_pcp(zone, cpu)->count;
+		n += (unsigned long)READ_ONCE(zone_pcp(zone, cpu)->count);
 	return n;
 }
 
@@ -211,12 +211,12 @@ void pcp_stats_zone(const struct zone *zone, unsigned long *allocs,
 	 * that left (drains) and those still on the lists. */
 	for (unsigned int cpu = 0; cpu < nr_cpu_ids; cpu++) {
 		struct per_cpu_pages *pcp = zone_pcp(zone, cpu);
-		unsigned long in = *(volatile unsigned long *)&pcp->stat_refill +
-				   *(volatile unsigned long *)&pcp->stat_free;
-		unsigned long out = *(volatile unsigned long *)&pcp->stat_drain +
-				    (unsigned long)*(volatile int *)&pcp->count;
+		unsigned long in = READ_ONCE(pcp->stat_refill) +
+				   READ_ONCE(pcp->stat_free);
+		unsigned long out = READ_ONCE(pcp->stat_drain) +
+				    (unsigned long)READ_ONCE(pcp->count);
 		*allocs += in > out ? in - out : 0;
-		*frees += *(volatile unsigned long *)&pcp->stat_free;
+		*frees += READ_ONCE(pcp->stat_free);
 	}
 }
 
