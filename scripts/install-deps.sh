@@ -1,12 +1,25 @@
 #!/bin/sh
 # Installs everything libkmm needs to build, test and benchmark on Debian 12.
 # Idempotent: packages already present are left alone by apt-get.
+#
+# Usage: scripts/install-deps.sh [--bench]
+#   --bench  also the packages only the benchmark matrix needs (the other
+#            allocators, redis, gnuplot for the charts); bench/run-bench.sh
+#            asks for them, CI's test run does not.
 set -eu
 
 PACKAGES="build-essential autoconf automake libtool pkg-config check
 libatomic-ops-dev libjemalloc-dev libjemalloc2 valgrind linux-perf clang
 libclang-rt-14-dev
-mandoc python3 sqlite3 git gcc make coreutils"
+mandoc python3 sqlite3 git gcc make coreutils time"
+
+# bench/run-bench.sh: tcmalloc and mimalloc to compare with, redis-server
+# and redis-benchmark (redis-tools) as a real workload, gnuplot for charts.
+BENCH_PACKAGES="libgoogle-perftools4 libmimalloc2.0 redis-server redis-tools
+gnuplot-nox"
+if [ "${1:-}" = "--bench" ]; then
+	PACKAGES="$PACKAGES $BENCH_PACKAGES"
+fi
 
 if [ "$(id -u)" -ne 0 ]; then
 	if command -v sudo >/dev/null 2>&1; then
