@@ -272,6 +272,10 @@ def main():
         L.append("Headline figures where libkmm's cost ratio is above 1 (the spread is the larger of the two medians' ±):")
         L.append("")
         lost = False
+        missing = [w for w in workloads if w != "callgrind" and head_time(w, "kmm") is None]
+        if missing:
+            L.append("- no figures for libkmm (its runs failed, see above): %s" % ", ".join(missing))
+            lost = True
         for w in workloads:
             if w == "callgrind":
                 continue
@@ -402,7 +406,6 @@ def draw_charts(outdir, workloads, allocs, others, med, head_time, head_mem):
         path = os.path.join(tmp, name + ".dat")
         vals = []
         with open(path, "w") as f:
-            f.write("workload " + " ".join(others) + "\n")
             for w in wl:
                 row = []
                 for a in others:
@@ -417,14 +420,14 @@ def draw_charts(outdir, workloads, allocs, others, med, head_time, head_mem):
         plots = ", ".join("'%s' using %d:xtic(1) title '%s' lc rgb '%s'" % (path, i + 2, a, COLORS.get(a, "#9467bd"))
                           for i, a in enumerate(others))
         script = f"""
-set terminal pngcairo size 1100,520 font ',10'
+set terminal pngcairo size 1100,520 font ',10' noenhanced
 set output '{png}'
 set title "{title}"
 set style data histograms
 set style histogram clustered gap 1
 set style fill solid 0.85 border -1
 set boxwidth 0.9
-set key top left horizontal
+set key top center horizontal outside
 set yrange [{lo}:{hi}]
 set ytics ({log2tics(lo, hi)})
 set ylabel 'ratio to jemalloc (log scale)'
@@ -454,12 +457,12 @@ plot {plots}
                           % (path, i + 2, 3 if a in ("kmm", "jemalloc") else 1, COLORS.get(a, "#9467bd"), a)
                           for i, a in enumerate(allocs))
         script = f"""
-set terminal pngcairo size 1100,520 font ',10'
+set terminal pngcairo size 1100,520 font ',10' noenhanced
 set output '{png}'
 set title "{title}"
 set logscale x 2
 set logscale y
-set format x '%.0s%cB'
+set xtics ('8 B' 8, '64 B' 64, '512 B' 512, '4 KiB' 4096, '32 KiB' 32768, '256 KiB' 262144, '1 MiB' 1048576)
 set xlabel 'request size'
 set ylabel '{ylabel}'
 set grid
@@ -478,23 +481,22 @@ plot {plots}
     if any(("frag", a, "rss_refill_kb") in med for a in allocs):
         path = os.path.join(tmp, "frag.dat")
         with open(path, "w") as f:
-            f.write("step " + " ".join(allocs) + "\n")
-            labels = {"live_kb": "live bytes", "rss_full_kb": "filled", "rss_holes_kb": "90%_freed",
-                      "rss_refill_kb": "refilled", "rss_freed_kb": "refill_freed", "rss_trim_kb": "malloc_trim"}
+            labels = {"live_kb": "live bytes", "rss_full_kb": "filled", "rss_holes_kb": "90%-freed",
+                      "rss_refill_kb": "refilled", "rss_freed_kb": "refill-freed", "rss_trim_kb": "malloc_trim(0)"}
             for s in steps:
-                f.write("%s %s\n" % (labels[s].replace(" ", "_"), " ".join(
+                f.write("%s %s\n" % (labels[s].replace(" ", "-"), " ".join(
                     "%.1f" % (med[("frag", a, s)] / 1024) if ("frag", a, s) in med else "NaN" for a in allocs)))
         png = os.path.join(outdir, "frag.png")
         plots = ", ".join("'%s' using %d:xtic(1) title '%s' lc rgb '%s'" % (path, i + 2, a, COLORS.get(a, "#9467bd"))
                           for i, a in enumerate(allocs))
         script = f"""
-set terminal pngcairo size 1100,520 font ',10'
+set terminal pngcairo size 1100,520 font ',10' noenhanced
 set output '{png}'
 set title "Fragmentation: RSS at each step (MiB; lower is better)"
 set style data histograms
 set style histogram clustered gap 1
 set style fill solid 0.85 border -1
-set key top right
+set key top center horizontal outside
 set ylabel 'MiB'
 set yrange [0:*]
 set grid ytics

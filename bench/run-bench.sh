@@ -3,7 +3,8 @@
 #
 # Usage: bench/run-bench.sh [--quick] [--reps N] [--workloads 'W...']
 #                           [--allocators 'A...'] [--no-install]
-#                           [--no-callgrind] [--out DIR] [BUILDDIR]
+#                           [--no-callgrind] [--out DIR] [--kmm-run PATH]
+#                           [BUILDDIR]
 #
 # Allocators: jemalloc (the baseline every figure is divided by), kmm
 # (libkmm-malloc.so, when BUILDDIR holds kmm-run), glibc, and tcmalloc and
@@ -16,7 +17,7 @@
 # (driven by redis-benchmark on 127.0.0.1, when installed).
 #
 # The full mode runs every workload under every allocator N times (default
-# 5), interleaved: for each round, for each workload, each allocator once.
+# 7), interleaved: for each round, for each workload, each allocator once.
 # Each run records wall, user and system time and peak RSS (GNU time),
 # perf stat's software events (and hardware events where the machine has
 # them), and what the workload prints.  callgrind counts the instructions
@@ -30,11 +31,12 @@
 # writes under BUILDDIR/bench-quick: a smoke test for CI.  It fails (exit 1)
 # only when a run crashes or gives a wrong result, never on slowness.
 #
-# BUILDDIR defaults to the current directory (make bench passes it).
+# BUILDDIR defaults to the current directory (make bench passes it);
+# --kmm-run takes libkmm from another build than BUILDDIR/kmm-run.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-quick=no reps=5 install=yes callgrind=yes out= B=
+quick=no reps=7 install=yes callgrind=yes out= B= kmmrun=
 only_workloads= only_allocators=
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -45,6 +47,7 @@ while [ $# -gt 0 ]; do
 	--no-install) install=no; shift ;;
 	--no-callgrind) callgrind=no; shift ;;
 	--out) out=$2; shift 2 ;;
+	--kmm-run) kmmrun=$2; shift 2 ;;
 	-h|--help) sed -n '2,/^set -eu/p' "$0" | sed 's/^# \{0,1\}//;$d'; exit 0 ;;
 	-*) echo "run-bench: unknown option $1" >&2; exit 2 ;;
 	*) B=$1; shift ;;
@@ -89,10 +92,11 @@ if [ ! -f "$je" ]; then
 	exit 2
 fi
 add_alloc jemalloc "$je"
-if [ -x "$B/kmm-run" ] && kmmlib=$("$B/kmm-run" --lib 2>/dev/null); then
+kmmrun=${kmmrun:-$B/kmm-run}
+if [ -x "$kmmrun" ] && kmmlib=$("$kmmrun" --lib 2>/dev/null); then
 	add_alloc kmm "$kmmlib"
 else
-	echo "run-bench: no kmm-run in $B: the kmm column is left out" >&2
+	echo "run-bench: no $kmmrun: the kmm column is left out" >&2
 fi
 add_alloc glibc ""
 [ -f "$libdir/libtcmalloc_minimal.so.4" ] && add_alloc tcmalloc "$libdir/libtcmalloc_minimal.so.4"
@@ -153,7 +157,7 @@ for w in "${WORKLOADS[@]}"; do
 	fi
 done
 
-csv=$out/results.csv
+csv=$out/runs.csv
 echo "workload,allocator,rep,metric,value" >"$csv"
 failures=$out/failures
 : >"$failures"
@@ -272,11 +276,13 @@ run_one() {
 	case $w in
 	redis) run_redis "$o" "$lib" || rc=$? ;;
 	sqlite) measure "$o" "$lib" ${CMD[$w]} <"$raw/sqlite.sql" >"$o.out" 2>"$o.err" || rc=$? ;;
-	gcc) mkdir -p "$o.dir"
-	     (cd "$o.dir" && measure "$o" "$lib" ${CMD[$w]} >"$o.out" 2>"$o.err") || rc=$?
+	gcc) # One directory for every run: it is in the debug information.
+	     rm -rf "$raw/gcc.work" && mkdir -p "$raw/gcc.work"
+	     (cd "$raw/gcc.work" && measure "$o" "$lib" ${CMD[$w]} >"$o.out" 2>"$o.err") || rc=$?
 	     # The object code must not depend on the allocator.
-	     [ $rc -eq 0 ] && echo "checksum=$(cat "$o.dir"/*.o | cksum | cut -d' ' -f1)" >>"$o.out"
-	     rm -rf "$o.dir" ;;
+	     if [ $rc -eq 0 ]; then
+		     echo "checksum=$(cat "$raw/gcc.work"/*.o | cksum | cut -d' ' -f1)" >>"$o.out"
+	     fi ;;
 	*) measure "$o" "$lib" ${CMD[$w]} >"$o.out" 2>"$o.err" || rc=$? ;;
 	esac
 	if [ $rc -ne 0 ]; then

@@ -1,6 +1,7 @@
 #!/bin/bash
 # The whole test suite, from a fresh Debian 12 machine: installs the
-# dependencies, builds with -Werror, runs `make check`, `make distcheck`,
+# dependencies, builds with -Werror, runs `make check` (and, once the shim
+# is built, the benchmark matrix in its quick mode), `make distcheck`,
 # then `make check` again in an ASan+UBSan build and in a ThreadSanitizer
 # build.  Check's own summary
 # lines are printed for every suite, then one "N passed, N failed" line.
@@ -48,6 +49,18 @@ run_check() {
 
 status=0
 run_check "default build" build/ci --enable-werror || status=1
+# The benchmark matrix once, with small sizes, under every allocator: a
+# smoke test of the shim under real programs.  It fails on a crash or a
+# wrong result only, never on slowness.
+if [ "$status" -eq 0 ] && [ -x build/ci/kmm-run ]; then
+	echo "=== benchmark smoke test: bench/run-bench.sh --quick"
+	if bench/run-bench.sh --quick build/ci >build/ci/bench-quick.out 2>&1; then
+		tail -1 build/ci/bench-quick.out
+	else
+		tail -30 build/ci/bench-quick.out
+		status=1
+	fi
+fi
 if [ "$quick" = no ] && [ "$status" -eq 0 ]; then
 	echo "=== make distcheck"
 	if make -C build/ci -s -j"$jobs" distcheck DISTCHECK_CONFIGURE_FLAGS=--enable-werror \
