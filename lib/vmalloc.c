@@ -1074,12 +1074,11 @@ int vmalloc_init(void)
 	if (vmst.lazy_max > (size >> PAGE_SHIFT) / 8)
 		vmst.lazy_max = (size >> PAGE_SHIFT) / 8;
 
+	/* The first free range needs no frame: boot allocates nothing here
+	 * (an injected allocation failure at boot must not break vmalloc). */
+	static struct vmap_area first;
+	struct vmap_area *all = &first;
 	pthread_mutex_lock(&vmst.lock);
-	if (!pool_reserve_locked(1)) {
-		pthread_mutex_unlock(&vmst.lock);
-		return -ENOMEM;
-	}
-	struct vmap_area *all = pool_get_locked();
 	all->va_start = (unsigned long)base;
 	all->va_end = (unsigned long)base + size;
 	vmst.free_root = vt_insert(NULL, all);
