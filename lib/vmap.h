@@ -89,6 +89,7 @@ struct vmap_area *find_vmap_area(unsigned long addr);
 unsigned long vmalloc_overhead_pages(void);
 unsigned long vmalloc_lazy_pages(void);
 unsigned long vmalloc_largest_free(void);
+void vmalloc_tree_heights(int *busy, int *free_tree);
 
 /* highmem.c */
 int highmem_init(void);
