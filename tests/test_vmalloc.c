@@ -10,10 +10,13 @@
  */
 #include "config.h"
 #include <pthread.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include "testutil.h"
 #include "../lib/internal.h"
 #include "../lib/page_alloc.h"
@@ -393,13 +396,37 @@ START_TEST(test_vmap_memfd_coherent)
 }
 END_TEST
 
-/* phys=memfd: the guard page after an area faults. */
+/* phys=memfd: the guard page after an area faults.  The test catches the
+ * fault itself (sanitizers handle SIGSEGV their own way otherwise). */
+static sigjmp_buf fault_jmp;
+static void *volatile fault_addr;
+
+static void on_segv(int sig, siginfo_t *si, void *ctx)
+{
+	(void)sig;
+	(void)ctx;
+	fault_addr = si->si_addr;
+	siglongjmp(fault_jmp, 1);
+}
+
 START_TEST(test_memfd_guard_page_faults)
 {
 	kmm_test_boot("phys=memfd mem=64M");
 	volatile char *p = vmalloc(2 * PAGE_SIZE);
 	p[2 * PAGE_SIZE - 1] = 1;
-	p[2 * PAGE_SIZE] = 1;                         /* SIGSEGV */
+	struct sigaction sa = { 0 }, old;
+	sa.sa_sigaction = on_segv;
+	sa.sa_flags = SA_SIGINFO;
+	sigaction(SIGSEGV, &sa, &old);
+	if (sigsetjmp(fault_jmp, 1) == 0) {
+		p[2 * PAGE_SIZE] = 1;                 /* the guard page */
+		sigaction(SIGSEGV, &old, NULL);
+		ck_abort_msg("writing the guard page did not fault");
+	}
+	sigaction(SIGSEGV, &old, NULL);
+	ck_assert_ptr_eq(fault_addr, (void *)(p + 2 * PAGE_SIZE));
+	vfree((void *)p);
+	ck_assert_kmm_clean();
 }
 END_TEST
 
@@ -477,6 +504,87 @@ START_TEST(test_threads_concurrent)
 	ck_assert_uint_eq(free_and_overhead(), before);
 	ck_assert_uint_eq(vmalloc_largest_free(), VMALLOC_END - VMALLOC_START);
 	ck_assert_kmm_clean();
+}
+END_TEST
+
+/* Injected page-allocation failures hit frames, page tables and
+ * descriptors: every call either succeeds whole or fails cleanly. */
+START_TEST(test_injected_failures_leave_no_trace)
+{
+	kmm_test_boot("mem=128M fail_page_alloc.probability=2");
+	unsigned long before = free_and_overhead();
+	unsigned char *slot[32] = { 0 };
+	unsigned long len[32] = { 0 };
+	uint64_t rng = 3;
+	int failures = 0;
+	for (int i = 0; i < 4000; i++) {
+		int s = (int)(test_rand(&rng) % 32);
+		unsigned long n = 1 + test_rand(&rng) % (40 * PAGE_SIZE);
+		if (slot[s] && i % 3 == 0) {
+			unsigned char *q = vrealloc(slot[s], n, GFP_KERNEL | __GFP_NOWARN);
+			if (!q) {
+				failures++;
+				ck_assert_uint_eq(slot[s][0], (unsigned char)s);  /* intact */
+				continue;
+			}
+			slot[s] = q;
+		} else {
+			vfree(slot[s]);
+			slot[s] = __vmalloc(n, GFP_KERNEL | __GFP_NOWARN);
+			if (!slot[s]) {
+				failures++;
+				continue;
+			}
+		}
+		len[s] = n;
+		slot[s][0] = (unsigned char)s;
+		slot[s][len[s] - 1] = (unsigned char)s;
+	}
+	ck_assert_int_gt(failures, 0);
+	ck_assert_kmm_clean();
+	for (int s = 0; s < 32; s++)
+		vfree(slot[s]);
+	vm_unmap_aliases();
+	ck_assert_uint_eq(free_and_overhead(), before);
+	ck_assert_uint_eq(vmalloc_largest_free(), VMALLOC_END - VMALLOC_START);
+	ck_assert_kmm_clean();
+}
+END_TEST
+
+/* anon: a forked child gets a copy-on-write copy; memfd: it shares. */
+static void fork_case(bool shared)
+{
+	char *p = vmalloc(8 * PAGE_SIZE);
+	strcpy(p, "parent");
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		int ok = strcmp(p, "parent") == 0;
+		strcpy(p, "child");
+		char *q = vmalloc(PAGE_SIZE);           /* the child can allocate */
+		ok = ok && q && kmm_check() == 0;
+		vfree(q);
+		_exit(ok ? 0 : 1);
+	}
+	int status;
+	waitpid(pid, &status, 0);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ck_assert_str_eq(p, shared ? "child" : "parent");
+	vfree(p);
+	ck_assert_kmm_clean();
+}
+
+START_TEST(test_fork_anon_copies)
+{
+	kmm_test_boot("mem=64M");
+	fork_case(false);
+}
+END_TEST
+
+START_TEST(test_fork_memfd_shares)
+{
+	kmm_test_boot("phys=memfd mem=64M");
+	fork_case(true);
 }
 END_TEST
 
@@ -561,8 +669,11 @@ static Suite *vmalloc_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_vmap_scattered_anon);
 	tcase_add_test(tc, test_vmap_memfd_coherent);
-	tcase_add_test_raise_signal(tc, test_memfd_guard_page_faults, SIGSEGV);
+	tcase_add_test(tc, test_memfd_guard_page_faults);
 	tcase_add_test(tc, test_memfd_sizes_and_reuse);
+	tcase_add_test(tc, test_injected_failures_leave_no_trace);
+	tcase_add_test(tc, test_fork_anon_copies);
+	tcase_add_test(tc, test_fork_memfd_shares);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("threads");
