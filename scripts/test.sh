@@ -61,6 +61,8 @@ if [ "$quick" = no ] && [ "$status" -eq 0 ]; then
 		--enable-sanitizers || status=1
 	TSAN_OPTIONS="halt_on_error=1 exitcode=66" \
 		run_check "ThreadSanitizer build" build/tsan --enable-werror --enable-tsan || status=1
+	echo "=== fuzzers (libFuzzer, 20 s each)"
+	tests/fuzz/run-fuzzers.sh 20 build/fuzz || status=1
 fi
 
 passed=0 failed=0
