@@ -281,9 +281,10 @@ START_TEST(test_64m_with_fragmented_memory)
 }
 END_TEST
 
+/* Loop test: _i = 0 anon, 1 phys=memfd. */
 START_TEST(test_vrealloc_both_ways)
 {
-	kmm_test_boot("mem=256M");
+	kmm_test_boot(_i ? "phys=memfd mem=256M" : "mem=256M");
 	unsigned long before = free_and_overhead();
 	/* Grow in place: nothing follows the area. */
 	unsigned char *p = vrealloc(NULL, 4 * PAGE_SIZE, GFP_KERNEL);
@@ -660,7 +661,7 @@ static Suite *vmalloc_suite(void)
 	tcase_add_test(tc, test_placement_and_lazy_purge);
 	tcase_add_test(tc, test_100k_cycles_no_leak);
 	tcase_add_test(tc, test_64m_with_fragmented_memory);
-	tcase_add_test(tc, test_vrealloc_both_ways);
+	tcase_add_loop_test(tc, test_vrealloc_both_ways, 0, 2);
 	tcase_add_test(tc, test_vmallocinfo_format);
 	tcase_add_test(tc, test_check_detects_corruption);
 	suite_add_tcase(s, tc);
