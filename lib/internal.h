@@ -17,8 +17,11 @@
  *   2. slab_mutex           the list of caches, cache create/destroy
  *   3. depot lock           per cache: full and empty magazines
  *   4. cache node lock      per cache: partial slabs
- *   5. vmap_area_lock       vmalloc area tree, page tables, lazy purge;
+ *   5. vmap_purge_lock      one lazy purge at a time (lib/vmalloc.c)
+ *      vmap_area_lock       vmalloc area tree, page tables, lazy purge;
  *                           the slab allocator is never called under it
+ *      kmap_lock            pkmap slots, kmap counts (lib/highmem.c); a
+ *                           leaf, never held with vmap_area_lock
  *   6. pcp lock             per zone and CPU: per-CPU page lists
  *   7. hotplug_lock         bringing sections online
  *   8. zone->lock           per zone: free_area, counters
