@@ -52,6 +52,8 @@ static const struct setting settings[] = {
 	{ "slub_debug", SET_STRING, FIELD(slub_debug),
 	  sizeof(((struct kmm_config *)0)->slub_debug), 0, 0, true,
 	  "debug letters F Z P U, then cache names: slub_debug=FZ,kmalloc-64" },
+	{ "slab_rseq", SET_UINT, FIELD(slab_rseq), 0, 0, 2, false,
+	  "0 (per-CPU locks), 1 (rseq, the default) or 2 (emulated, valgrind)" },
 };
 
 void kmm_config_defaults(struct kmm_config *conf)
@@ -68,6 +70,7 @@ void kmm_config_defaults(struct kmm_config *conf)
 	conf->mem = ram;
 	conf->release_reserve = 16UL << 20;
 	conf->release_delay_ms = 1000;
+	conf->slab_rseq = 1;
 }
 
 bool kmm_parse_size(const char *s, size_t len, unsigned long *out)

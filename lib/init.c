@@ -46,23 +46,27 @@ struct layer {
 	void (*unlock_all)(void);
 };
 
-/* Bottom up: init and check in this order, fork locks in lock order. */
+/* Bottom up: init and check in this order.  The lock order of internal.h
+ * runs top down (slab_mutex before zone->lock), so fork takes the layers'
+ * locks from the last row up and releases them bottom up. */
 static const struct layer layers[] = {
 	{ "memory", memory_init, NULL, NULL, NULL },
 	{ "page_alloc", page_alloc_init, page_alloc_check,
 	  page_alloc_lock_all, page_alloc_unlock_all },
+	{ "slab", slab_init, slab_check, slab_lock_all, slab_unlock_all },
+	{ "kmalloc", kmalloc_init, NULL, NULL, NULL },
 };
 
 static void fork_prepare(void)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(layers); i++)
+	for (size_t i = ARRAY_SIZE(layers); i-- > 0;)
 		if (layers[i].lock_all)
 			layers[i].lock_all();
 }
 
 static void fork_release(void)
 {
-	for (size_t i = ARRAY_SIZE(layers); i-- > 0;)
+	for (size_t i = 0; i < ARRAY_SIZE(layers); i++)
 		if (layers[i].unlock_all)
 			layers[i].unlock_all();
 }

@@ -15,6 +15,8 @@
  *
  *   1. boot_lock            boot, once
  *   2. slab_mutex           the list of caches, cache create/destroy
+ *   2a. CPU magazine pair   per cache and CPU: loaded/previous magazine
+ *                           (owned by swapping in MAG_LOCKED, magazine.c)
  *   3. depot lock           per cache: full and empty magazines
  *   4. cache node lock      per cache: partial slabs
  *   5. vmap_area_lock       vmalloc area tree, page tables, lazy purge;
@@ -82,6 +84,10 @@ struct kmm_config {
 	unsigned long release_delay_ms;/* page_reporting.delay=: idle time before
 	                                  free memory goes back to the host */
 	char slub_debug[256];          /* slub_debug=, parsed by the slab layer */
+	unsigned long slab_rseq;       /* slab_rseq=: 1 rseq magazines (default),
+	                                  0 per-CPU lock fallback, 2 emulated
+	                                  rseq for single-threaded instruction
+	                                  counting under valgrind */
 	int nr_errors;                 /* settings reported and ignored */
 };
 
