@@ -1,10 +1,12 @@
 /*
  * bench_slab - allocation+free pairs: kmalloc/kfree, kmem_cache_alloc/free
- * (libkmm.so) and jemalloc's malloc/free (libjemalloc.so.2 loaded with
- * dlopen, so it does not replace glibc's malloc in this process), all in
- * the same loop.
+ * (libkmm.so) and jemalloc's malloc/free, all in the same loop.  This file
+ * builds twice: bench_slab (libkmm) and bench_slab_je (-DBENCH_JEMALLOC,
+ * linked with -ljemalloc, whose malloc/free then replace glibc's; jemalloc
+ * cannot be dlopen()ed, it needs initial-exec TLS).
  *
- * Usage: bench_slab kmalloc|cache|jemalloc SIZE THREADS PAIRS
+ * Usage: bench_slab kmalloc|cache SIZE THREADS PAIRS
+ *        bench_slab_je jemalloc SIZE THREADS PAIRS
  * Each thread keeps a ring of 16 live objects and replaces one per pair.
  * With 2+ threads every third freed object is first swapped with a slot of
  * a shared exchange, so about a third of the frees are of objects another
@@ -12,7 +14,6 @@
  * (e.g. slab_rseq=2 for instruction counts under valgrind).
  * Prints "mode=M size=S threads=T pairs=P ns_per_pair=X mpairs_per_s=Y".
  */
-#include <dlfcn.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,8 +27,14 @@ static size_t size;
 static long pairs;
 static int threads;
 static struct kmem_cache *cache;
-static void *(*je_malloc)(size_t);
-static void (*je_free)(void *);
+#ifdef BENCH_JEMALLOC
+#define je_malloc malloc
+#define je_free free
+#else
+/* Not linked with jemalloc: the jemalloc mode is not available. */
+#define je_malloc(n) ((void)(n), (void *)NULL)
+#define je_free(p) ((void)(p))
+#endif
 
 #define XSLOTS 64
 static void *volatile xchg[XSLOTS];
@@ -82,13 +89,10 @@ int main(int argc, char **argv)
 	threads = atoi(argv[3]);
 	pairs = atol(argv[4]);
 	if (mode == M_JEMALLOC) {
-		void *h = dlopen("libjemalloc.so.2", RTLD_NOW | RTLD_LOCAL);
-		if (!h) {
-			fprintf(stderr, "bench_slab: %s\n", dlerror());
-			return 77;
-		}
-		je_malloc = (void *(*)(size_t))dlsym(h, "malloc");
-		je_free = (void (*)(void *))dlsym(h, "free");
+#ifndef BENCH_JEMALLOC
+		fprintf(stderr, "bench_slab: jemalloc mode is bench_slab_je\n");
+		return 77;
+#endif
 	} else {
 		char conf[256];
 		const char *extra = getenv("BENCH_KMM_CONF");

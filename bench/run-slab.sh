@@ -18,8 +18,9 @@ SIZES="16 64 256 1024 4096"
 if command -v valgrind >/dev/null 2>&1; then
 	echo "== callgrind instructions per pair"
 	ir() {   # MODE SIZE PAIRS [CONF]
+		bin=bench_slab; [ "$1" = jemalloc ] && bin=bench_slab_je
 		BENCH_KMM_CONF=${4:-} run valgrind --tool=callgrind --callgrind-out-file=/dev/null \
-			"$B/bench/bench_slab" "$1" "$2" 1 "$3" 2>&1 |
+			"$B/bench/$bin" "$1" "$2" 1 "$3" 2>&1 |
 			sed -n 's/.*Collected : *\([0-9]*\).*/\1/p'
 	}
 	for size in $SIZES; do
@@ -42,7 +43,8 @@ for threads in 1 2; do
 		n=3000000
 		for i in 1 2 3 4 5; do
 			for m in kmalloc cache jemalloc; do
-				echo "$m $(run "$B/bench/bench_slab" $m $size $threads $n |
+				bin=bench_slab; [ "$m" = jemalloc ] && bin=bench_slab_je
+				echo "$m $(run "$B/bench/$bin" $m $size $threads $n |
 					sed 's/.*ns_per_pair=\([0-9.]*\).*/\1/')"
 			done
 		done > /tmp/bench-slab.$$
