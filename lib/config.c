@@ -13,15 +13,18 @@
  * naming it and what was expected, then goes on without it.
  *
  * Every setting is one row of `settings[]`; the man page kmm.conf(5) and
- * README list the same table.
+ * README list the same table.  Names beginning with "malloc." belong to the
+ * malloc shim (libkmm-malloc.so), which reads and checks them itself: the
+ * library skips them.
  */
 #include "config.h"
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/sysinfo.h>
 #include "internal.h"
 
-enum setting_kind { SET_SIZE, SET_BOOL, SET_FLAG, SET_UINT, SET_STRING, SET_PHYS };
+enum setting_kind { SET_SIZE, SET_BOOL, SET_FLAG, SET_UINT, SET_LONG, SET_STRING, SET_PHYS };
 
 struct setting {
 	const char *name;
@@ -54,6 +57,28 @@ static const struct setting settings[] = {
 	  "debug letters F Z P U, then cache names: slub_debug=FZ,kmalloc-64" },
 	{ "slab_rseq", SET_UINT, FIELD(slab_rseq), 0, 0, 2, false,
 	  "0 (per-CPU locks), 1 (rseq, the default) or 2 (emulated, valgrind)" },
+	{ "init_on_alloc", SET_BOOL, FIELD(init_on_alloc), 0, 0, 0, false, "0 or 1" },
+	{ "init_on_free", SET_BOOL, FIELD(init_on_free), 0, 0, 0, false, "0 or 1" },
+	{ "page_alloc.shuffle", SET_BOOL, FIELD(shuffle), 0, 0, 0, false, "0 or 1" },
+#define FAULT_SETTINGS(prefix, field)                                                   \
+	{ prefix, SET_STRING, FIELD(field.spec), sizeof(((struct kmm_config *)0)->field.spec), \
+	  0, 0, true, "interval,probability,space,times as in the kernel: " prefix "=1,10,0,-1" }, \
+	{ prefix ".probability", SET_UINT, FIELD(field.probability), 0, 0, 100, false,   \
+	  "a percentage, 0 to 100" },                                                    \
+	{ prefix ".interval", SET_UINT, FIELD(field.interval), 0, 1, ~0UL >> 1, false,    \
+	  "a count of calls, 1 or more" },                                               \
+	{ prefix ".space", SET_SIZE, FIELD(field.space), 0, 0, ~0UL >> 1, false,          \
+	  "a size in bytes such as 1M" },                                                \
+	{ prefix ".times", SET_LONG, FIELD(field.times), 0, 0, 0, false,                  \
+	  "a count of failures, or -1 for no limit" }
+	FAULT_SETTINGS("fail_page_alloc", fail_page_alloc),
+	{ "fail_page_alloc.min_order", SET_UINT, FIELD(fail_page_alloc.min_order), 0, 0,
+	  MAX_PAGE_ORDER, false, "an order, 0 to 10" },
+	FAULT_SETTINGS("failslab", failslab),
+	{ "failslab.caches", SET_STRING, FIELD(failslab_caches),
+	  sizeof(((struct kmm_config *)0)->failslab_caches), 0, 0, true,
+	  "cache names: failslab.caches=kmalloc-64,dentry" },
+#undef FAULT_SETTINGS
 };
 
 void kmm_config_defaults(struct kmm_config *conf)
@@ -71,6 +96,8 @@ void kmm_config_defaults(struct kmm_config *conf)
 	conf->release_reserve = 16UL << 20;
 	conf->release_delay_ms = 1000;
 	conf->slab_rseq = 1;
+	conf->fail_page_alloc.interval = conf->failslab.interval = 1;
+	conf->fail_page_alloc.times = conf->failslab.times = -1;
 }
 
 bool kmm_parse_size(const char *s, size_t len, unsigned long *out)
@@ -156,6 +183,8 @@ static const struct setting *apply(struct kmm_config *conf, const char *piece,
 	char why[160];
 	char *field;
 
+	if (!st && name_len > 7 && memcmp(piece, "malloc.", 7) == 0)
+		return NULL;            /* the shim's own setting */
 	if (!st) {
 		report(conf, piece, len, "unknown setting");
 		return NULL;
@@ -192,6 +221,20 @@ static const struct setting *apply(struct kmm_config *conf, const char *piece,
 			if (*end == '\0' && num[0] >= '0' && num[0] <= '9' &&
 			    v >= st->min && v <= st->max) {
 				*(unsigned long *)field = v;
+				return st;
+			}
+		}
+		break;
+	}
+	case SET_LONG: {
+		char num[32];
+		char *end;
+		if (val && val_len > 0 && val_len < sizeof(num)) {
+			memcpy(num, val, val_len);
+			num[val_len] = '\0';
+			long v = strtol(num, &end, 10);
+			if (*end == '\0' && v >= -1) {
+				*(long *)field = v;
 				return st;
 			}
 		}
@@ -239,6 +282,30 @@ static bool append_to_list(struct kmm_config *conf, const struct setting *st,
 	return true;
 }
 
+/* "interval,probability,space,times" into the fault settings. */
+static void parse_fault_spec(struct kmm_config *conf, const char *name,
+			     struct fault_config *fc)
+{
+	unsigned long interval, probability, space;
+	long times;
+	char extra;
+	if (!fc->spec[0])
+		return;
+	if (sscanf(fc->spec, "%lu,%lu,%lu,%ld%c", &interval, &probability, &space,
+		   &times, &extra) != 4 || interval < 1 || probability > 100 || times < -1) {
+		char piece[96];
+		snprintf(piece, sizeof(piece), "%s=%s", name, fc->spec);
+		report(conf, piece, strlen(piece),
+		       "expected interval,probability,space,times such as 1,10,0,-1");
+	} else {
+		fc->interval = interval;
+		fc->probability = probability;
+		fc->space = space;
+		fc->times = times;
+	}
+	fc->spec[0] = '\0';
+}
+
 int kmm_config_parse(struct kmm_config *conf, const char *text)
 {
 	int before = conf->nr_errors;
@@ -273,5 +340,7 @@ int kmm_config_parse(struct kmm_config *conf, const char *text)
 			p = comma ? comma + 1 : word_end;
 		}
 	}
+	parse_fault_spec(conf, "fail_page_alloc", &conf->fail_page_alloc);
+	parse_fault_spec(conf, "failslab", &conf->failslab);
 	return conf->nr_errors - before;
 }

@@ -134,7 +134,8 @@ int mag_init(void)
 	unsigned int order = 0;
 	while ((PAGE_SIZE << order) < bytes)
 		order++;
-	struct page *page = alloc_pages(GFP_KERNEL, order);
+	/* Boot allocations are not failed by fault injection. */
+	struct page *page = alloc_pages(GFP_KERNEL | __GFP_NOFAIL, order);
 	if (!page)
 		return -ENOMEM;
 	mag_cpu_none = page_address(page);

@@ -483,7 +483,9 @@ struct kmem_cache *kmem_cache_create_flags(const char *name, unsigned int size,
 	flags = slub_debug_flags(name, flags);
 	if (flags & SLAB_DEBUG_FLAGS)
 		flags |= SLAB_NOMAG;
-	s = slab_alloc(kmem_cache, GFP_KERNEL | __GFP_NOWARN, 0);
+	/* The kmalloc caches are made at boot: never failed (fail_page_alloc). */
+	s = slab_alloc(kmem_cache, (flags & SLAB_KMALLOC) ? GFP_KERNEL | __GFP_NOFAIL :
+		       GFP_KERNEL | __GFP_NOWARN, 0);
 	if (!s)
 		goto fail;
 	memset(s, 0, sizeof(*s));

@@ -52,6 +52,9 @@ START_TEST(test_good_settings)
 	ck_assert_int_eq(parse_capture(&c, "mem=2G lowmem=896M,verbose phys=memfd "
 				       "slub_debug=FZP,kmalloc-64,kmalloc-128 stats=0", err, sizeof(err)), 0);
 	ck_assert_str_eq(err, "");
+	/* The shim's namespace is skipped, not reported. */
+	ck_assert_int_eq(parse_capture(&c, "malloc.anything=1", err, sizeof(err)), 0);
+	ck_assert_str_eq(err, "");
 	ck_assert_uint_eq(c.mem, 2UL << 30);
 	ck_assert_uint_eq(c.lowmem, 896UL << 20);
 	ck_assert(c.verbose);
