@@ -57,6 +57,8 @@ static const struct layer layers[] = {
 	{ "memory", memory_init, NULL, NULL, NULL, 0 },
 	{ "page_alloc", page_alloc_init, page_alloc_check,
 	  page_alloc_lock_all, page_alloc_unlock_all, 6 },
+	{ "slab", slab_init, slab_check, slab_lock_all, slab_unlock_all, 2 },
+	{ "kmalloc", kmalloc_init, NULL, NULL, NULL, 0 },
 	{ "vmalloc", vmalloc_init, vmalloc_check,
 	  vmalloc_lock_all, vmalloc_unlock_all, 5 },
 	{ "highmem", highmem_init, NULL, highmem_lock_all, highmem_unlock_all, 5 },
