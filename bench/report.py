@@ -330,6 +330,7 @@ def main():
         L.append("")
         note = NOTES.get(w)
         if note:
+            note = note.replace("%(callgrind_kmm_conf)s", meta.get("callgrind_kmm_conf", "?"))
             L.append(note)
             L.append("")
 
@@ -351,7 +352,9 @@ NOTES = {
               "hints) still reach the linked jemalloc. Time, RSS and perf figures are the server's; "
               "redis-benchmark runs on glibc for every column."),
     "callgrind": ("Under valgrind, which does not implement rseq, libkmm finds its CPU through the "
-                  "fallback path; outside valgrind the fast path reads rseq's cpu_id."),
+                  "fallback path; outside valgrind the fast path reads rseq's cpu_id. Valgrind also refuses "
+                  "libkmm's default reservation (a direct map as large as the machine's memory), so libkmm "
+                  "runs with `KMM_CONF=%(callgrind_kmm_conf)s` under it."),
     "gcc": "RSS is the largest of the driver and its cc1 and as children, all under the allocator.",
 }
 

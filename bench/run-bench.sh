@@ -309,28 +309,35 @@ done
 # ------------------------------------------------------------ callgrind
 # Instructions per malloc+free pair: (Ir(2N) - Ir(N)) / N, so that start-up,
 # boot and the warm-up cancel.  Valgrind does not implement rseq, so libkmm
-# reads the CPU number through its fallback here.
+# reads the CPU number through its fallback here; and valgrind refuses
+# libkmm's default reservations (a direct map the size of the machine's
+# memory), so libkmm runs with KMM_CONF=$cg_kmm_conf under it.
 cg_sizes=$(q "64" "16 64 256 1024 4096 65536 1048576")
 cg_n=$(q 2000 20000)
+cg_kmm_conf=${KMM_CALLGRIND_CONF:-mem=1G}
 if [ "$callgrind" = yes ] && command -v valgrind >/dev/null 2>&1 &&
    { [ -z "$only_workloads" ] || [[ " $only_workloads " == *" sizes "* ]]; }; then
 	echo "run-bench: callgrind, sizes $cg_sizes"
+	# ir A LIB SIZE N: instructions of bench_sizes, or nothing if it failed.
 	ir() {
-		local lib=$1 size=$2 n=$3
-		env -u KMM_CONF -u LD_PRELOAD ${lib:+LD_PRELOAD=$lib} \
+		local a=$1 lib=$2 size=$3 n=$4 conf=
+		local o=$raw/callgrind.$a.$size.$n
+		[ "$a" = kmm ] && conf=$cg_kmm_conf
+		env -u KMM_CONF -u LD_PRELOAD ${lib:+LD_PRELOAD=$lib} ${conf:+KMM_CONF=$conf} \
 			valgrind --tool=callgrind --callgrind-out-file=/dev/null \
-			"$bb/bench_sizes" -x -n "$n" -s "$size" 2>&1 |
-			sed -n 's/.*Collected : *\([0-9]*\).*/\1/p'
+			"$bb/bench_sizes" -x -n "$n" -s "$size" >"$o.out" 2>"$o.err" || return 0
+		grep -q "^ns_per_pair@$size=" "$o.out" || return 0
+		sed -n 's/.*Collected : *\([0-9]*\).*/\1/p' "$o.err"
 	}
 	for size in $cg_sizes; do
 		for i in "${!ALLOCS[@]}"; do
 			a=${ALLOCS[$i]}
-			i1=$(ir "${LIBS[$i]}" "$size" "$cg_n" || true)
-			i2=$(ir "${LIBS[$i]}" "$size" $((2 * cg_n)) || true)
+			i1=$(ir "$a" "${LIBS[$i]}" "$size" "$cg_n")
+			i2=$(ir "$a" "${LIBS[$i]}" "$size" $((2 * cg_n)))
 			if [ -n "$i1" ] && [ -n "$i2" ]; then
 				echo "callgrind,$a,1,insn_per_pair@$size,$(( (i2 - i1) / cg_n ))" >>"$csv"
 			else
-				fail "callgrind of bench_sizes -s $size under $a"
+				fail "callgrind of bench_sizes -s $size under $a (see $raw/callgrind.$a.$size.*.err)"
 			fi
 		done
 	done
@@ -366,6 +373,7 @@ ver() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo "not installed"; 
 	echo "cmd_redis=redis-server (under the allocator) + redis-benchmark -n $redis_n -r 100000 -d 64 -c 20 -P 8 -t set,get,incr,lpush,lpop,hset"
 	echo "cmd_sqlite=sqlite3 :memory: < bench/prog_sqlite.sql (@ROWS@ = $sqlite_rows)"
 	echo "callgrind_n=$cg_n"
+	echo "callgrind_kmm_conf=$cg_kmm_conf"
 } >"$out/meta"
 
 if [ "$quick" = yes ]; then
