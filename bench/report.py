@@ -331,6 +331,8 @@ def main():
         note = NOTES.get(w)
         if note:
             note = note.replace("%(callgrind_kmm_conf)s", meta.get("callgrind_kmm_conf", "?"))
+            note = note.replace("%(redis_glibc)s", "" if meta.get("redis_glibc_preload") == "yes"
+                                else " (**not in this run**: the glibc column is jemalloc)")
             L.append(note)
             L.append("")
 
@@ -346,8 +348,9 @@ NOTES = {
     "frag": ("jemalloc, tcmalloc and mimalloc do not export `malloc_trim`; under them the call reaches "
              "glibc's, which has nothing to trim, so their `trim_returned_kb` is 0 and what they give "
              "back they give back on their own schedule (jemalloc's decay, 10 s by default)."),
-    "redis": ("Debian's redis-server is linked with jemalloc, so the glibc column is jemalloc too "
-              "(nothing forces glibc's malloc under it). Under a preloaded allocator the malloc family "
+    "redis": ("Debian's redis-server is linked with jemalloc. Its glibc column preloads bench/glibc_malloc.c, "
+              "which hands the malloc family to glibc's `__libc_malloc` and the rest%(redis_glibc)s. "
+              "Under a preloaded allocator the malloc family "
               "goes to that allocator, while redis' calls of `mallctl` and `nallocx` (statistics, size "
               "hints) still reach the linked jemalloc. Time, RSS and perf figures are the server's; "
               "redis-benchmark runs on glibc for every column."),
