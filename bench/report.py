@@ -434,6 +434,7 @@ set style histogram clustered gap 1
 set style fill solid 0.85 border -1
 set boxwidth 0.9
 set key top center horizontal outside
+set tmargin 5
 set yrange [{lo}:{hi}]
 set ytics ({log2tics(lo, hi)})
 set ylabel 'ratio to jemalloc (log scale)'
@@ -503,6 +504,7 @@ set style data histograms
 set style histogram clustered gap 1
 set style fill solid 0.85 border -1
 set key top center horizontal outside
+set tmargin 5
 set ylabel 'MiB'
 set yrange [0:*]
 set grid ytics

@@ -4,7 +4,7 @@
 # Usage: bench/run-bench.sh [--quick] [--reps N] [--workloads 'W...']
 #                           [--allocators 'A...'] [--no-install]
 #                           [--no-callgrind] [--out DIR] [--kmm-run PATH]
-#                           [BUILDDIR]
+#                           [--report DIR] [BUILDDIR]
 #
 # Allocators: jemalloc (the baseline every figure is divided by), kmm
 # (libkmm-malloc.so, when BUILDDIR holds kmm-run), glibc, and tcmalloc and
@@ -23,8 +23,8 @@
 # them), and what the workload prints.  callgrind counts the instructions
 # of a malloc+free pair by the difference of two run lengths.  It writes
 # bench/RESULTS.md, bench/results.csv and bench/charts/*.png (in the
-# source tree) through bench/report.py; the raw files stay in
-# BUILDDIR/bench-out.  It installs the benchmark-only packages first
+# source tree, or in --report DIR) through bench/report.py; the raw files
+# stay in BUILDDIR/bench-out (or --out DIR).  It installs the benchmark-only packages first
 # (scripts/install-deps.sh --bench) unless --no-install.
 #
 # The quick mode (--quick) runs each workload once with small sizes and
@@ -36,7 +36,7 @@
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-quick=no reps=7 install=yes callgrind=yes out= B= kmmrun=
+quick=no reps=7 install=yes callgrind=yes out= B= kmmrun= report=
 only_workloads= only_allocators=
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -48,6 +48,7 @@ while [ $# -gt 0 ]; do
 	--no-callgrind) callgrind=no; shift ;;
 	--out) out=$2; shift 2 ;;
 	--kmm-run) kmmrun=$2; shift 2 ;;
+	--report) report=$2; shift 2 ;;
 	-h|--help) sed -n '2,/^set -eu/p' "$0" | sed 's/^# \{0,1\}//;$d'; exit 0 ;;
 	-*) echo "run-bench: unknown option $1" >&2; exit 2 ;;
 	*) B=$1; shift ;;
@@ -390,11 +391,13 @@ if [ "$quick" = yes ]; then
 	python3 "$top/bench/report.py" --meta "$out/meta" --csv "$csv" \
 		--failures "$failures" --md "$out/RESULTS.md" --charts none || true
 else
+	report=${report:-$top/bench}
+	mkdir -p "$report"
 	python3 "$top/bench/report.py" --meta "$out/meta" --csv "$csv" \
-		--failures "$failures" --md "$top/bench/RESULTS.md" \
-		--charts "$top/bench/charts" --copy-csv "$top/bench/results.csv"
+		--failures "$failures" --md "$report/RESULTS.md" \
+		--charts "$report/charts" --copy-csv "$report/results.csv"
 fi
-echo "run-bench: ${elapsed} s; report in $( [ "$quick" = yes ] && echo "$out/RESULTS.md" || echo "$top/bench/RESULTS.md")"
+echo "run-bench: ${elapsed} s; report in $( [ "$quick" = yes ] && echo "$out/RESULTS.md" || echo "$report/RESULTS.md")"
 if [ -s "$failures" ]; then
 	echo "run-bench: $(wc -l <"$failures") run(s) failed:" >&2
 	cat "$failures" >&2
