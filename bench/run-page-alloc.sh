@@ -40,14 +40,22 @@ if command -v valgrind >/dev/null 2>&1; then
 	i1=$(run valgrind --tool=callgrind --callgrind-out-file=/dev/null "$B/bench/bench_boot" kmm 2>&1 | sed -n 's/.*Collected : *\([0-9]*\).*/\1/p')
 	echo "boot_instructions=$((i1 - i0))"
 fi
-r0=$(for i in 1 2 3 4 5; do run "$B/bench/bench_boot" none | sed 's/maxrss_kb=//'; done | median)
-r1=$(for i in 1 2 3 4 5; do run "$B/bench/bench_boot" kmm | sed 's/maxrss_kb=//'; done | median)
+r0=$(for i in 1 2 3 4 5; do run "$B/bench/bench_boot" none | sed 's/maxrss_kb=\([0-9]*\).*/\1/'; done | median)
+r1=$(for i in 1 2 3 4 5; do run "$B/bench/bench_boot" kmm | sed 's/maxrss_kb=\([0-9]*\).*/\1/'; done | median)
+t1=$(for i in 1 2 3 4 5; do run "$B/bench/bench_boot" kmm | sed 's/.*boot_us=//'; done | median)
 echo "boot_rss_extra_kb=$((r1 - r0)) (median maxrss $r1 kB against $r0 kB)"
+echo "boot_us=$t1 (median of 5: first alloc_page, which boots the library)"
 if command -v perf >/dev/null 2>&1; then
-	if perf stat -e instructions true >/dev/null 2>&1; then
+	if perf stat -e instructions true 2>&1 | grep -q '[0-9][0-9,]* *instructions'; then
 		echo "perf: hardware counters available"
 	else
 		echo "perf: hardware counters not supported on this machine; software events only"
 	fi
 	run perf stat -e task-clock,page-faults,context-switches "$B/bench/bench_boot" kmm 2>&1 | grep -E 'task-clock|page-faults|context' || true
 fi
+
+echo "== release to the host: 10 rounds of 256 MiB touched and freed (median round)"
+for conf in "mem=1G page_reporting.reserve=0 page_reporting.delay=0" \
+	    "mem=1G" "mem=1G thp=1" "mem=1G thp=1 page_reporting.reserve=0 page_reporting.delay=0"; do
+	echo "$conf: $(run "$B/bench/bench_release" "$conf")"
+done

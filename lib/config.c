@@ -18,12 +18,13 @@
  * library skips them.
  */
 #include "config.h"
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/sysinfo.h>
 #include "internal.h"
 
-enum setting_kind { SET_SIZE, SET_BOOL, SET_FLAG, SET_UINT, SET_STRING, SET_PHYS };
+enum setting_kind { SET_SIZE, SET_BOOL, SET_FLAG, SET_UINT, SET_LONG, SET_STRING, SET_PHYS };
 
 struct setting {
 	const char *name;
@@ -54,6 +55,28 @@ static const struct setting settings[] = {
 	{ "slub_debug", SET_STRING, FIELD(slub_debug),
 	  sizeof(((struct kmm_config *)0)->slub_debug), 0, 0, true,
 	  "debug letters F Z P U, then cache names: slub_debug=FZ,kmalloc-64" },
+	{ "init_on_alloc", SET_BOOL, FIELD(init_on_alloc), 0, 0, 0, false, "0 or 1" },
+	{ "init_on_free", SET_BOOL, FIELD(init_on_free), 0, 0, 0, false, "0 or 1" },
+	{ "page_alloc.shuffle", SET_BOOL, FIELD(shuffle), 0, 0, 0, false, "0 or 1" },
+#define FAULT_SETTINGS(prefix, field)                                                   \
+	{ prefix, SET_STRING, FIELD(field.spec), sizeof(((struct kmm_config *)0)->field.spec), \
+	  0, 0, true, "interval,probability,space,times as in the kernel: " prefix "=1,10,0,-1" }, \
+	{ prefix ".probability", SET_UINT, FIELD(field.probability), 0, 0, 100, false,   \
+	  "a percentage, 0 to 100" },                                                    \
+	{ prefix ".interval", SET_UINT, FIELD(field.interval), 0, 1, ~0UL >> 1, false,    \
+	  "a count of calls, 1 or more" },                                               \
+	{ prefix ".space", SET_SIZE, FIELD(field.space), 0, 0, ~0UL >> 1, false,          \
+	  "a size in bytes such as 1M" },                                                \
+	{ prefix ".times", SET_LONG, FIELD(field.times), 0, 0, 0, false,                  \
+	  "a count of failures, or -1 for no limit" }
+	FAULT_SETTINGS("fail_page_alloc", fail_page_alloc),
+	{ "fail_page_alloc.min_order", SET_UINT, FIELD(fail_page_alloc.min_order), 0, 0,
+	  MAX_PAGE_ORDER, false, "an order, 0 to 10" },
+	FAULT_SETTINGS("failslab", failslab),
+	{ "failslab.caches", SET_STRING, FIELD(failslab_caches),
+	  sizeof(((struct kmm_config *)0)->failslab_caches), 0, 0, true,
+	  "cache names: failslab.caches=kmalloc-64,dentry" },
+#undef FAULT_SETTINGS
 };
 
 void kmm_config_defaults(struct kmm_config *conf)
@@ -70,6 +93,8 @@ void kmm_config_defaults(struct kmm_config *conf)
 	conf->mem = ram;
 	conf->release_reserve = 16UL << 20;
 	conf->release_delay_ms = 1000;
+	conf->fail_page_alloc.interval = conf->failslab.interval = 1;
+	conf->fail_page_alloc.times = conf->failslab.times = -1;
 }
 
 bool kmm_parse_size(const char *s, size_t len, unsigned long *out)
@@ -198,6 +223,20 @@ static const struct setting *apply(struct kmm_config *conf, const char *piece,
 		}
 		break;
 	}
+	case SET_LONG: {
+		char num[32];
+		char *end;
+		if (val && val_len > 0 && val_len < sizeof(num)) {
+			memcpy(num, val, val_len);
+			num[val_len] = '\0';
+			long v = strtol(num, &end, 10);
+			if (*end == '\0' && v >= -1) {
+				*(long *)field = v;
+				return st;
+			}
+		}
+		break;
+	}
 	case SET_STRING:
 		/* "slub_debug" alone means every check, as in the kernel. */
 		if (!val) {
@@ -240,6 +279,30 @@ static bool append_to_list(struct kmm_config *conf, const struct setting *st,
 	return true;
 }
 
+/* "interval,probability,space,times" into the fault settings. */
+static void parse_fault_spec(struct kmm_config *conf, const char *name,
+			     struct fault_config *fc)
+{
+	unsigned long interval, probability, space;
+	long times;
+	char extra;
+	if (!fc->spec[0])
+		return;
+	if (sscanf(fc->spec, "%lu,%lu,%lu,%ld%c", &interval, &probability, &space,
+		   &times, &extra) != 4 || interval < 1 || probability > 100 || times < -1) {
+		char piece[96];
+		snprintf(piece, sizeof(piece), "%s=%s", name, fc->spec);
+		report(conf, piece, strlen(piece),
+		       "expected interval,probability,space,times such as 1,10,0,-1");
+	} else {
+		fc->interval = interval;
+		fc->probability = probability;
+		fc->space = space;
+		fc->times = times;
+	}
+	fc->spec[0] = '\0';
+}
+
 int kmm_config_parse(struct kmm_config *conf, const char *text)
 {
 	int before = conf->nr_errors;
@@ -274,5 +337,7 @@ int kmm_config_parse(struct kmm_config *conf, const char *text)
 			p = comma ? comma + 1 : word_end;
 		}
 	}
+	parse_fault_spec(conf, "fail_page_alloc", &conf->fail_page_alloc);
+	parse_fault_spec(conf, "failslab", &conf->failslab);
 	return conf->nr_errors - before;
 }

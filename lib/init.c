@@ -106,6 +106,7 @@ static void boot_locked(const char *conf)
 		conf = getenv("KMM_CONF");
 	kmm_config_parse(&machine.conf, conf);
 	nr_cpu_ids = pcp_detect_nr_cpus();
+	kmm_cpu_detect();
 
 	boot_owner = pthread_self();
 	AO_store_release(&boot_in_progress, 1);

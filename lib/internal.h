@@ -48,6 +48,33 @@
 #define noinline __attribute__((noinline))
 #define __printf(a, b) __attribute__((format(printf, a, b)))
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/*
+ * Counters written under a lock and read without it (watermark checks,
+ * dumps, nr_free_pages()) are the races the design allows on purpose, as
+ * the kernel's READ_ONCE/WRITE_ONCE: relaxed atomics, plain moves on x86,
+ * and ThreadSanitizer knows them for what they are.
+ */
+#define READ_ONCE(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+#define WRITE_ONCE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
+#define ADD_ONCE(x, v) WRITE_ONCE(x, READ_ONCE(x) + (v))
+
+/*
+ * A function that reads state owned by someone else on purpose, such as
+ * the buddy allocator looking at the struct page next door, which may be
+ * in use.  Only bits that are written under the reader's lock decide
+ * anything; the kernel marks the same reads with data_race().
+ */
+#if defined(__SANITIZE_THREAD__)
+#define __data_racy __attribute__((no_sanitize_thread, __noinline__))
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define __data_racy __attribute__((no_sanitize("thread"), __noinline__))
+#endif
+#endif
+#ifndef __data_racy
+#define __data_racy
+#endif
 #define ALIGN_UP(x, a) (((x) + (a) - 1) & ~((__typeof__(x))(a) - 1))
 #define ALIGN_DOWN(x, a) ((x) & ~((__typeof__(x))(a) - 1))
 #define IS_ALIGNED(x, a) (((x) & ((__typeof__(x))(a) - 1)) == 0)
@@ -82,6 +109,18 @@ struct kmm_config {
 	unsigned long release_delay_ms;/* page_reporting.delay=: idle time before
 	                                  free memory goes back to the host */
 	char slub_debug[256];          /* slub_debug=, parsed by the slab layer */
+	bool init_on_alloc;            /* init_on_alloc=1: zero every allocation */
+	bool init_on_free;             /* init_on_free=1: zero memory when freed */
+	bool shuffle;                  /* page_alloc.shuffle=1: random free lists */
+	struct fault_config {          /* fail_page_alloc=, failslab= */
+		char spec[64];         /* kernel form: interval,probability,space,times */
+		unsigned long probability; /* percent of calls that fail */
+		unsigned long interval;    /* only every interval-th call may fail */
+		unsigned long space;       /* bytes let through before failing */
+		unsigned long min_order;   /* fail_page_alloc: lower orders pass */
+		long times;                /* failures in all; -1: no limit */
+	} fail_page_alloc, failslab;
+	char failslab_caches[256];     /* failslab.caches=: only these caches */
 	int nr_errors;                 /* settings reported and ignored */
 };
 
@@ -94,6 +133,26 @@ int kmm_config_parse(struct kmm_config *conf, const char *text);
 void kmm_config_defaults(struct kmm_config *conf);
 /* Parse "64M", "2G", "4096" into bytes; false when malformed. */
 bool kmm_parse_size(const char *s, size_t len, unsigned long *out);
+
+/* ------------------------------------------------------------------ */
+/* Fault injection (lib/fault_inject.c), as the kernel's fault_attr        */
+
+struct fault_attr {
+	bool enabled;
+	unsigned long probability, interval, min_order;
+	AO_t calls;                    /* calls seen, for interval */
+	AO_t space_left;               /* bytes still let through */
+	AO_t times_left;               /* failures left (ignored if unlimited) */
+	bool unlimited;
+	AO_t failures;                 /* failures injected so far */
+	AO_t rng;                      /* random state */
+};
+
+void fault_attr_init(struct fault_attr *attr, const struct fault_config *conf);
+/* True when this call should fail; `size` is bytes asked for. */
+bool should_fail(struct fault_attr *attr, unsigned long size);
+/* A random number from an atomic state (splitmix64); thread-safe. */
+unsigned long kmm_random(AO_t *state);
 
 /* ------------------------------------------------------------------ */
 /* Messages (lib/printk.c): formatted into a stack buffer, then write(2). */
@@ -124,6 +183,11 @@ static inline void kmm_spin_lock(kmm_spinlock_t *lock)
 {
 	if (unlikely(AO_test_and_set_acquire(&lock->locked) == AO_TS_SET))
 		kmm_spin_lock_slow(lock);
+}
+
+static inline bool kmm_spin_trylock(kmm_spinlock_t *lock)
+{
+	return AO_test_and_set_acquire(&lock->locked) == AO_TS_CLEAR;
 }
 
 static inline void kmm_spin_unlock(kmm_spinlock_t *lock)
@@ -167,13 +231,21 @@ struct per_cpu_pages {
 	int count;                     /* frames on the lists */
 	int high;                      /* drain down to this - batch when above */
 	int batch;                     /* frames moved to/from the buddy at once */
-	unsigned long stat_alloc;      /* blocks handed out from these lists */
-	unsigned long stat_free;       /* blocks freed onto these lists */
+	unsigned long stat_free;       /* frames freed onto these lists */
+	unsigned long stat_refill;     /* frames moved here from the buddy */
+	unsigned long stat_drain;      /* frames moved back to the buddy */
 	struct list_head lists[NR_PCP_ORDERS][MIGRATE_PCPTYPES];
 } __attribute__((aligned(64)));
 
+#define GFP_ZONEMASK (__GFP_DMA | __GFP_HIGHMEM | __GFP_DMA32)
+
 struct page_alloc_state {
+	struct zone *preferred_zone[GFP_ZONEMASK + 1]; /* first populated zone
+	                                  of the zonelist, by gfp zone bits */
 	struct per_cpu_pages *pcp;     /* [zone * nr_cpu_ids + cpu] */
+	struct fault_attr fail_page_alloc;
+	AO_t shuffle_rng;              /* page_alloc.shuffle random state */
+	bool hardened;                 /* a setting that needs the slow paths */
 	AO_t alloc_fail_count;         /* allocations that returned NULL */
 	AO_t bad_page_count;           /* frees refused as bad page state */
 	struct ratelimit_state warn_ratelimit;
@@ -200,6 +272,14 @@ void page_alloc_unlock_all(void);
 /* Give resident free memory back to the host now; bytes released. */
 unsigned long page_alloc_release_all(void);
 int gfp_migratetype(gfp_t gfp);
+
+/* As the kernel's gfp_migratetype(): __GFP_MOVABLE is 1 << 3, RECLAIMABLE
+ * 1 << 4; both at once (invalid) counts as movable. */
+static inline int gfp_migratetype_fast(gfp_t gfp)
+{
+	int mt = (int)((gfp & (__GFP_MOVABLE | __GFP_RECLAIMABLE)) >> 3);
+	return mt == 3 ? MIGRATE_MOVABLE : mt;
+}
 
 static inline struct per_cpu_pages *zone_pcp(const struct zone *zone,
 					     unsigned int cpu);
@@ -261,7 +341,7 @@ static inline bool addr_in_direct_map(const void *addr)
 static inline struct per_cpu_pages *zone_pcp(const struct zone *zone,
 					     unsigned int cpu)
 {
-	return &machine.pa.pcp[(unsigned int)zone->idx * nr_cpu_ids + cpu];
+	return (struct per_cpu_pages *)zone->per_cpu_pageset + cpu;
 }
 
 static inline enum zone_type pfn_zonenum(unsigned long pfn)

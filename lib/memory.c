@@ -170,10 +170,10 @@ bool memory_online_section(struct zone *zone)
 			unsigned long hi = end < zone_end_pfn(zz) ? end : zone_end_pfn(zz);
 			if (lo < hi) {
 				page_alloc_add_range(zz, lo, hi - lo);
-				zz->nr_sections_online++;
+				ADD_ONCE(zz->nr_sections_online, 1);
 			}
 		}
-		m->online_pages += end - start;
+		ADD_ONCE(m->online_pages, end - start);
 		m->section_online[sec] = 1;
 		done = true;
 	}

@@ -56,11 +56,7 @@ static const unsigned long lowmem_reserve_ratio[MAX_NR_ZONES] = { 256, 256, 32, 
 
 int gfp_migratetype(gfp_t gfp)
 {
-	if (gfp & __GFP_MOVABLE)
-		return MIGRATE_MOVABLE;
-	if (gfp & __GFP_RECLAIMABLE)
-		return MIGRATE_RECLAIMABLE;
-	return MIGRATE_UNMOVABLE;
+	return gfp_migratetype_fast(gfp);
 }
 
 static inline enum zone_type gfp_zone(gfp_t gfp)
@@ -154,11 +150,25 @@ static void setup_lowmem_reserve(void)
 void page_alloc_add_range(struct zone *zone, unsigned long start_pfn,
 			  unsigned long nr_pages)
 {
+	unsigned long nr_blocks = nr_pages / MAX_ORDER_NR_PAGES;
+	unsigned char order[PAGES_PER_SECTION / MAX_ORDER_NR_PAGES];
+	/* page_alloc.shuffle: hand the blocks over in random order, as the
+	 * kernel's shuffle_free_memory(). */
+	for (unsigned long i = 0; i < nr_blocks; i++)
+		order[i] = (unsigned char)i;
+	if (machine.conf.shuffle) {
+		for (unsigned long i = nr_blocks; i > 1; i--) {
+			unsigned long j = kmm_random(&machine.pa.shuffle_rng) % i;
+			unsigned char t = order[i - 1];
+			order[i - 1] = order[j];
+			order[j] = t;
+		}
+	}
 	pthread_mutex_lock(&zone->lock);
-	for (unsigned long pfn = start_pfn; pfn < start_pfn + nr_pages;
-	     pfn += MAX_ORDER_NR_PAGES)
-		buddy_free_locked(zone, pfn, MAX_PAGE_ORDER, true);
-	zone->managed_pages += nr_pages;
+	for (unsigned long i = 0; i < nr_blocks; i++)
+		buddy_free_locked(zone, start_pfn + order[i] * MAX_ORDER_NR_PAGES,
+				  MAX_PAGE_ORDER, true);
+	ADD_ONCE(zone->managed_pages, nr_pages);
 	/* Fresh memory has never been touched: it is not dirty. */
 	pthread_mutex_unlock(&zone->lock);
 }
@@ -187,6 +197,7 @@ int page_alloc_init(void)
 		if (node->node_zones[z].spanned_pages)
 			node->nr_zones = z + 1;
 
+	AO_store(&machine.pa.shuffle_rng, (AO_t)kmm_now_ns());
 	ret = pcp_init();
 	if (ret)
 		return ret;
@@ -197,6 +208,23 @@ int page_alloc_init(void)
 			pcp_setup_zone(&node->node_zones[z]);
 	/* The first section (DMA and the start of DMA32) is online at boot. */
 	memory_online_section(&node->node_zones[ZONE_DMA]);
+	/* Hardening and fault injection run on the slow paths only: the fast
+	 * paths are switched off by an empty preferred-zone table (alloc) and
+	 * pages without a recorded zone (free). */
+	const struct kmm_config *c = &machine.conf;
+	fault_attr_init(&machine.pa.fail_page_alloc, &c->fail_page_alloc);
+	machine.pa.hardened = machine.pa.fail_page_alloc.enabled || c->init_on_alloc ||
+			      c->init_on_free || c->shuffle;
+	for (unsigned int bits = 0; bits <= GFP_ZONEMASK; bits++) {
+		int z = (int)gfp_zone(bits);
+		while (z >= 0 && !node->node_zones[z].spanned_pages)
+			z--;
+		machine.pa.preferred_zone[bits] =
+			z >= 0 && !machine.pa.hardened ? &node->node_zones[z] : NULL;
+	}
+	for (int z = 0; z < MAX_NR_ZONES; z++)
+		node->node_zones[z].page_zone_flags = machine.pa.hardened ? 0 :
+			((unsigned long)z + 1) << PAGE_ZONE_SHIFT;
 	return 0;
 }
 
@@ -212,7 +240,7 @@ KMM_EXPORT pg_data_t *NODE_DATA(int nid)
 static inline bool zone_watermark_ok(const struct zone *zone, unsigned int order,
 				     enum zone_type highest, int alloc_flags)
 {
-	long free = (long)*(volatile unsigned long *)&zone->nr_free_pages;
+	long free = (long)READ_ONCE(zone->nr_free_pages);
 	long min;
 
 	if (alloc_flags & ALLOC_NO_WATERMARKS)
@@ -228,7 +256,7 @@ static inline bool zone_watermark_ok(const struct zone *zone, unsigned int order
 	if (order == 0)
 		return true;
 	for (unsigned int o = order; o <= MAX_PAGE_ORDER; o++)
-		if (*(volatile unsigned long *)&zone->free_area[o].nr_free)
+		if (READ_ONCE(zone->free_area[o].nr_free))
 			return true;
 	return false;
 }
@@ -242,16 +270,28 @@ static void prep_compound_page(struct page *head, unsigned int order)
 		head[i].compound_head = (unsigned long)head | 1;
 }
 
-static inline void prep_new_page(struct page *page, unsigned int order, gfp_t gfp)
+static noinline struct page *prep_new_page_slow(struct page *page, unsigned int order,
+					       gfp_t gfp, bool zeroed)
 {
-	bool zeroed = page_test_flag(page, PG_reported);
-	page->flags = 0;
-	page->private = 0;
-	page->_refcount = 1;
 	if ((gfp & __GFP_ZERO) && !zeroed)
 		memset(pfn_to_kaddr_raw(pfn_of(page)), 0, PAGE_SIZE << order);
 	if ((gfp & __GFP_COMP) && order)
 		prep_compound_page(page, order);
+	return page;
+}
+
+/* Make a block taken off a free list an allocated page; returns it. */
+static inline struct page *prep_new_page(struct zone *zone, struct page *page,
+					 unsigned int order, gfp_t gfp, int mt)
+{
+	bool zeroed = page_test_flag(page, PG_reported);
+	/* Remember the zone and the list it came from, for __free_pages(). */
+	page->flags = zone->page_zone_flags | (unsigned long)mt << PAGE_MT_SHIFT;
+	page->private = 0;
+	page->_refcount = 1;
+	if (unlikely(gfp & (__GFP_ZERO | __GFP_COMP)))
+		return prep_new_page_slow(page, order, gfp, zeroed);
+	return page;
 }
 
 static inline struct page *rmqueue(struct zone *zone, unsigned int order, int mt)
@@ -265,7 +305,7 @@ static inline struct page *rmqueue(struct zone *zone, unsigned int order, int mt
 	pthread_mutex_lock(&zone->lock);
 	page = buddy_alloc_locked(zone, order, mt);
 	if (page)
-		zone->stat_alloc += 1UL << order;
+		ADD_ONCE(zone->stat_alloc, 1UL << order);
 	pthread_mutex_unlock(&zone->lock);
 	return page;
 }
@@ -274,7 +314,7 @@ static struct page *get_page_from_freelist(gfp_t gfp, unsigned int order,
 					   int alloc_flags)
 {
 	enum zone_type highest = gfp_zone(gfp);
-	int mt = gfp_migratetype(gfp);
+	int mt = gfp_migratetype_fast(gfp);
 	pg_data_t *node = &machine.node;
 
 	for (int z = (int)highest; z >= 0; z--) {
@@ -287,10 +327,9 @@ static struct page *get_page_from_freelist(gfp_t gfp, unsigned int order,
 				goto next_zone;
 		}
 		struct page *page = rmqueue(zone, order, mt);
-		if (likely(page)) {
-			prep_new_page(page, order, gfp);
-			return page;
-		}
+		if (likely(page))
+			return prep_new_page(zone, page, order, gfp,
+					     mt < MIGRATE_PCPTYPES ? mt : MIGRATE_MOVABLE);
 next_zone:;
 	}
 	return NULL;
@@ -342,7 +381,7 @@ static noinline struct page *alloc_pages_slowpath(gfp_t gfp, unsigned int order)
 	return NULL;
 }
 
-KMM_EXPORT struct page *alloc_pages(gfp_t gfp, unsigned int order)
+static noinline struct page *alloc_pages_noprof_slow(gfp_t gfp, unsigned int order)
 {
 	struct page *page;
 	kmm_ensure_booted();
@@ -351,10 +390,53 @@ KMM_EXPORT struct page *alloc_pages(gfp_t gfp, unsigned int order)
 		warn_alloc(gfp, order);
 		return NULL;
 	}
+	if (unlikely(machine.pa.hardened)) {
+		struct fault_attr *fail = &machine.pa.fail_page_alloc;
+		if (!(gfp & __GFP_NOFAIL) && order >= fail->min_order &&
+		    should_fail(fail, PAGE_SIZE << order)) {
+			AO_fetch_and_add1(&machine.pa.alloc_fail_count);
+			return NULL;
+		}
+		if (machine.conf.init_on_alloc)
+			gfp |= __GFP_ZERO;
+	}
 	page = get_page_from_freelist(gfp, order, ALLOC_WMARK_LOW);
 	if (likely(page))
 		return page;
 	return alloc_pages_slowpath(gfp, order);
+}
+
+/*
+ * The fast path: a small block from the running CPU's list of the first
+ * zone the request may use.  The watermarks were checked when the list was
+ * filled (a CPU holds at most pcp->high frames).  It makes no calls but
+ * tail calls, so it needs no stack frame: about 35 instructions.  Anything
+ * else - an empty list, a contended list, a large order, boot - goes
+ * through the zonelist walk above.
+ */
+KMM_EXPORT struct page *alloc_pages(gfp_t gfp, unsigned int order)
+{
+	if (likely(order <= PAGE_ALLOC_COSTLY_ORDER)) {
+		struct zone *zone = machine.pa.preferred_zone[gfp & GFP_ZONEMASK];
+		if (likely(zone != NULL)) {
+			unsigned int cpu = smp_processor_id_fast();
+			struct per_cpu_pages *pcp = zone_pcp(zone, cpu);
+			if (likely(cpu < nr_cpu_ids && kmm_spin_trylock(&pcp->lock))) {
+				int mt = gfp_migratetype_fast(gfp);
+				struct list_head *list = &pcp->lists[order][mt];
+				if (likely(!list_empty(list))) {
+					struct page *page = list_first_entry(list, struct page, lru);
+					list->next = page->lru.next;
+					page->lru.next->prev = list;
+					WRITE_ONCE(pcp->count, pcp->count - (1 << order));
+					kmm_spin_unlock(&pcp->lock);
+					return prep_new_page(zone, page, order, gfp, mt);
+				}
+				kmm_spin_unlock(&pcp->lock);
+			}
+		}
+	}
+	return alloc_pages_noprof_slow(gfp, order);
 }
 
 KMM_EXPORT struct page *alloc_page(gfp_t gfp)
@@ -410,7 +492,7 @@ static inline bool put_page_testzero(struct page *page)
 	return false;
 }
 
-static void free_the_page(struct page *page, unsigned int order)
+static noinline void free_the_page(struct page *page, unsigned int order)
 {
 	unsigned long pfn = pfn_of(page);
 	const unsigned long busy = (1UL << PG_buddy) | (1UL << PG_pcp) | (1UL << PG_slab);
@@ -433,8 +515,8 @@ static void free_the_page(struct page *page, unsigned int order)
 		return;
 	}
 	page->flags = 0;
-	page->virtual = NULL;
-	page->_mapcount = 0;
+	if (unlikely(machine.conf.init_on_free))
+		memset(pfn_to_kaddr_raw(pfn), 0, PAGE_SIZE << order);
 
 	struct zone *zone = &machine.node.node_zones[pfn_zonenum(pfn)];
 	if (likely(order <= PAGE_ALLOC_COSTLY_ORDER)) {
@@ -443,12 +525,12 @@ static void free_the_page(struct page *page, unsigned int order)
 	}
 	pthread_mutex_lock(&zone->lock);
 	buddy_free_locked(zone, pfn, order, false);
-	zone->stat_free += 1UL << order;
+	ADD_ONCE(zone->stat_free, 1UL << order);
 	pthread_mutex_unlock(&zone->lock);
 	buddy_release_tick(zone);
 }
 
-KMM_EXPORT void __free_pages(struct page *page, unsigned int order)
+static noinline void free_pages_slow(struct page *page, unsigned int order)
 {
 	if (unlikely(!page))
 		return;
@@ -464,6 +546,43 @@ KMM_EXPORT void __free_pages(struct page *page, unsigned int order)
 		/* Someone holds the first page: free the rest, as the kernel. */
 		while (order-- > 0)
 			free_the_page(page + (1UL << order), order);
+}
+
+/*
+ * The fast path: the last reference to a plain small block whose zone was
+ * recorded at allocation goes straight onto the CPU's list, with no stack
+ * frame.  Compound pages, shared references, bad pages, large orders and a
+ * contended list take the checks of free_pages_slow().
+ */
+KMM_EXPORT void __free_pages(struct page *page, unsigned int order)
+{
+	const unsigned long special = (1UL << PG_buddy) | (1UL << PG_pcp) |
+				      (1UL << PG_slab) | (1UL << PG_head);
+	if (likely(addr_is_page(page) && order <= PAGE_ALLOC_COSTLY_ORDER)) {
+		unsigned long flags = page->flags;
+		unsigned long zid = flags >> PAGE_ZONE_SHIFT;
+		/* Sole owner (count 1): no one else may touch the count. */
+		if (likely(!(flags & special) && zid != 0 && !(page->compound_head & 1) &&
+			   page->_refcount == 1)) {
+			struct zone *zone = &machine.node.node_zones[zid - 1];
+			unsigned int cpu = smp_processor_id_fast();
+			struct per_cpu_pages *pcp = zone_pcp(zone, cpu);
+			if (likely(cpu < nr_cpu_ids && kmm_spin_trylock(&pcp->lock))) {
+				unsigned int mt = (unsigned int)(flags >> PAGE_MT_SHIFT) & 3;
+				page->_refcount = 0;
+				page->flags = 1UL << PG_pcp;
+				page->private = order;
+				list_add(&page->lru, &pcp->lists[order][mt]);
+				WRITE_ONCE(pcp->count, pcp->count + (1 << order));
+				ADD_ONCE(pcp->stat_free, 1UL << order);
+				if (unlikely(pcp->count >= pcp->high))
+					return pcp_free_drain_unlock(zone, pcp);
+				kmm_spin_unlock(&pcp->lock);
+				return;
+			}
+		}
+	}
+	free_pages_slow(page, order);
 }
 
 KMM_EXPORT void __free_page(struct page *page)
@@ -497,8 +616,10 @@ KMM_EXPORT void put_page(struct page *page)
 /* split_page(): make each frame of a non-compound block its own page. */
 static void split_page(struct page *page, unsigned int order)
 {
-	for (unsigned long i = 1; i < (1UL << order); i++)
+	for (unsigned long i = 1; i < (1UL << order); i++) {
 		page[i]._refcount = 1;
+		page[i].flags = page->flags & (PAGE_ZONE_MASK | PAGE_MT_MASK);
+	}
 }
 
 KMM_EXPORT void *alloc_pages_exact(size_t size, gfp_t gfp)
@@ -546,9 +667,9 @@ KMM_EXPORT void drain_all_pages(struct zone *zone)
  * of sections not yet online (they are free, only not yet initialised). */
 unsigned long zone_free_frames(const struct zone *zone)
 {
-	return *(volatile unsigned long *)&zone->nr_free_pages +
-	       *(volatile unsigned long *)&zone->nr_isolated +
-	       (zone->present_pages - *(volatile unsigned long *)&zone->managed_pages) +
+	return READ_ONCE(zone->nr_free_pages) +
+	       READ_ONCE(zone->nr_isolated) +
+	       (zone->present_pages - READ_ONCE(zone->managed_pages)) +
 	       pcp_count_zone(zone);
 }
 

@@ -30,12 +30,29 @@
 
 unsigned int nr_cpu_ids = 1;
 
+__thread struct kmm_cpu_hint kmm_cpu_hint __attribute__((tls_model("initial-exec")));
+
+long kmm_rseq_cpu_offset = -1;
+
+void kmm_cpu_detect(void)
+{
+#ifdef KMM_HAVE_RSEQ
+	struct rseq *rs = kmm_rseq_area();
+	if (rs && (int)rs->cpu_id >= 0) {
+		kmm_rseq_cpu_offset = (long)((char *)&rs->cpu_id - (char *)kmm_thread_pointer());
+		return;
+	}
+#endif
+	kmm_rseq_cpu_offset = -1;
+}
+
 unsigned int kmm_cpu_slow(void)
 {
 	int cpu = sched_getcpu();
-	if (cpu < 0)
-		return 0;
-	return (unsigned int)cpu % nr_cpu_ids;
+	unsigned int c = cpu < 0 ? 0 : (unsigned int)cpu % nr_cpu_ids;
+	kmm_cpu_hint.cpu = c;
+	kmm_cpu_hint.countdown = 31;
+	return c;
 }
 
 /* The possible CPUs, from sysfs, without stdio or malloc: "0-3" gives 4. */
@@ -76,6 +93,8 @@ int pcp_init(void)
 	if (p == MAP_FAILED)
 		return -ENOMEM;
 	machine.pa.pcp = p;
+	for (int z = 0; z < MAX_NR_ZONES; z++)
+		machine.node.node_zones[z].per_cpu_pageset = &machine.pa.pcp[(size_t)z * nr_cpu_ids];
 	for (size_t i = 0; i < n; i++) {
 		struct per_cpu_pages *pcp = &machine.pa.pcp[i];
 		AO_CLEAR(&pcp->lock.locked);
@@ -107,12 +126,6 @@ void pcp_setup_zone(struct zone *zone)
 	}
 }
 
-static inline int pcp_migratetype(unsigned long pfn)
-{
-	int mt = pageblock_migratetype(pfn);
-	return mt < MIGRATE_PCPTYPES ? mt : MIGRATE_MOVABLE;
-}
-
 /* Give `count` frames of the CPU's lists back to the buddy allocator,
  * oldest first, round robin over the lists.  pcp->lock held. */
 static void free_pcppages_bulk(struct zone *zone, struct per_cpu_pages *pcp, int count)
@@ -131,15 +144,16 @@ static void free_pcppages_bulk(struct zone *zone, struct per_cpu_pages *pcp, int
 		list_del(&page->lru);
 		page->flags = 0;
 		page->private = 0;
-		pcp->count -= 1 << order;
+		WRITE_ONCE(pcp->count, pcp->count - (1 << order));
+		ADD_ONCE(pcp->stat_drain, 1UL << order);
 		count -= 1 << order;
 		buddy_free_locked(zone, pfn_of(page), order, reported);
 	}
 	pthread_mutex_unlock(&zone->lock);
 }
 
-static noinline bool pcp_refill(struct zone *zone, struct per_cpu_pages *pcp,
-				unsigned int order, int mt)
+bool pcp_refill(struct zone *zone, struct per_cpu_pages *pcp, unsigned int order,
+		int mt)
 {
 	struct list_head *list = &pcp->lists[order][mt];
 	int want = pcp->batch >> order;
@@ -156,48 +170,18 @@ static noinline bool pcp_refill(struct zone *zone, struct per_cpu_pages *pcp,
 		list_add_tail(&page->lru, list);
 	}
 	pthread_mutex_unlock(&zone->lock);
-	pcp->count += got << order;
+	WRITE_ONCE(pcp->count, pcp->count + (got << order));
+	ADD_ONCE(pcp->stat_refill, (unsigned long)got << order);
 	return got > 0;
 }
 
-struct page *pcp_alloc(struct zone *zone, unsigned int order, int mt)
+/* The CPU holds more than pcp->high frames: give a batch back.  Called with
+ * pcp->lock held; releases it. */
+void pcp_free_drain_unlock(struct zone *zone, struct per_cpu_pages *pcp)
 {
-	struct per_cpu_pages *pcp = zone_pcp(zone, raw_smp_processor_id());
-	struct list_head *list = &pcp->lists[order][mt];
-	struct page *page;
-
-	kmm_spin_lock(&pcp->lock);
-	if (unlikely(list_empty(list)) && !pcp_refill(zone, pcp, order, mt)) {
-		kmm_spin_unlock(&pcp->lock);
-		return NULL;
-	}
-	page = list_first_entry(list, struct page, lru);
-	list_del(&page->lru);
-	pcp->count -= 1 << order;
-	pcp->stat_alloc += 1UL << order;
+	free_pcppages_bulk(zone, pcp, pcp->batch);
 	kmm_spin_unlock(&pcp->lock);
-	return page;
-}
-
-void pcp_free(struct zone *zone, struct page *page, unsigned long pfn,
-	      unsigned int order)
-{
-	struct per_cpu_pages *pcp = zone_pcp(zone, raw_smp_processor_id());
-	bool drained = false;
-
-	page->flags = 1UL << PG_pcp;
-	page->private = order;
-	kmm_spin_lock(&pcp->lock);
-	list_add(&page->lru, &pcp->lists[order][pcp_migratetype(pfn)]);
-	pcp->count += 1 << order;
-	pcp->stat_free += 1UL << order;
-	if (unlikely(pcp->count >= pcp->high)) {
-		free_pcppages_bulk(zone, pcp, pcp->batch);
-		drained = true;
-	}
-	kmm_spin_unlock(&pcp->lock);
-	if (unlikely(drained))
-		buddy_release_tick(zone);
+	buddy_release_tick(zone);
 }
 
 void pcp_drain_zone(struct zone *zone)
@@ -215,7 +199,7 @@ unsigned long pcp_count_zone(const struct zone *zone)
 {
 	unsigned long n = 0;
 	for (unsigned int cpu = 0; cpu < nr_cpu_ids; cpu++)
-		n += (unsigned long)*(volatile int *)&zone_pcp(zone, cpu)->count;
+		n += (unsigned long)READ_ONCE(zone_pcp(zone, cpu)->count);
 	return n;
 }
 
@@ -223,9 +207,16 @@ void pcp_stats_zone(const struct zone *zone, unsigned long *allocs,
 		    unsigned long *frees)
 {
 	*allocs = *frees = 0;
+	/* Frames handed out = frames that came in (refills, frees) less those
+	 * that left (drains) and those still on the lists. */
 	for (unsigned int cpu = 0; cpu < nr_cpu_ids; cpu++) {
-		*allocs += *(volatile unsigned long *)&zone_pcp(zone, cpu)->stat_alloc;
-		*frees += *(volatile unsigned long *)&zone_pcp(zone, cpu)->stat_free;
+		struct per_cpu_pages *pcp = zone_pcp(zone, cpu);
+		unsigned long in = READ_ONCE(pcp->stat_refill) +
+				   READ_ONCE(pcp->stat_free);
+		unsigned long out = READ_ONCE(pcp->stat_drain) +
+				    (unsigned long)READ_ONCE(pcp->count);
+		*allocs += in > out ? in - out : 0;
+		*frees += READ_ONCE(pcp->stat_free);
 	}
 }
 

@@ -50,7 +50,43 @@ static inline struct rseq *kmm_rseq_area(void)
 }
 #endif
 
+/*
+ * Without rseq, sched_getcpu() costs a system call under valgrind and about
+ * 20 ns otherwise: the answer is cached per thread and refreshed every 32
+ * calls.  It is only a hint for choosing a per-CPU structure, which is
+ * always locked in that mode, so a stale answer costs locality, never
+ * correctness.
+ */
+struct kmm_cpu_hint {
+	unsigned int cpu;
+	unsigned int countdown;
+};
+extern __thread struct kmm_cpu_hint kmm_cpu_hint __attribute__((tls_model("initial-exec")));
 unsigned int kmm_cpu_slow(void);
+
+/*
+ * Set at boot: the offset of the rseq area's cpu_id from the thread
+ * pointer, or -1 when glibc did not register rseq (then the hint is used).
+ */
+extern long kmm_rseq_cpu_offset;
+void kmm_cpu_detect(void);
+
+/*
+ * For fast paths that must make no calls: the CPU, or a value >=
+ * nr_cpu_ids when the hint needs refreshing (the caller then takes its
+ * slow path, which calls raw_smp_processor_id()).
+ */
+static inline unsigned int smp_processor_id_fast(void)
+{
+	if (__builtin_expect(kmm_rseq_cpu_offset >= 0, 1))
+		return *(volatile uint32_t *)((char *)kmm_thread_pointer() + kmm_rseq_cpu_offset);
+	struct kmm_cpu_hint *hint = &kmm_cpu_hint;
+	if (__builtin_expect(hint->countdown != 0, 1)) {
+		hint->countdown--;
+		return hint->cpu;
+	}
+	return ~0u;
+}
 
 /* The CPU the calling thread ran on a moment ago, below nr_cpu_ids. */
 static inline unsigned int raw_smp_processor_id(void)
@@ -63,6 +99,11 @@ static inline unsigned int raw_smp_processor_id(void)
 			return (unsigned int)cpu;
 	}
 #endif
+	struct kmm_cpu_hint *hint = &kmm_cpu_hint;
+	if (__builtin_expect(hint->countdown != 0, 1)) {
+		hint->countdown--;
+		return hint->cpu;
+	}
 	return kmm_cpu_slow();
 }
 

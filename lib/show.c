@@ -25,7 +25,7 @@ static const char *const migratetype_names[MIGRATE_TYPES] = {
 
 static unsigned long read_ulong(const unsigned long *p)
 {
-	return *(const volatile unsigned long *)p;
+	return READ_ONCE(*p);
 }
 
 KMM_EXPORT void kmm_show_buddyinfo(FILE *f)
@@ -122,7 +122,7 @@ KMM_EXPORT void kmm_show_zoneinfo(FILE *f)
 		for (unsigned int cpu = 0; cpu < nr_cpu_ids; cpu++) {
 			struct per_cpu_pages *pcp = zone_pcp(zone, cpu);
 			fprintf(f, "    cpu: %u\n", cpu);
-			fprintf(f, "              count: %d\n", *(volatile int *)&pcp->count);
+			fprintf(f, "              count: %d\n", READ_ONCE(pcp->count));
 			fprintf(f, "              high:  %d\n", pcp->high);
 			fprintf(f, "              batch: %d\n", pcp->batch);
 		}

@@ -5,6 +5,7 @@ set -eu
 
 PACKAGES="build-essential autoconf automake libtool pkg-config check
 libatomic-ops-dev libjemalloc-dev libjemalloc2 valgrind linux-perf clang
+libclang-rt-14-dev
 mandoc python3 sqlite3 git gcc make coreutils"
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -1,7 +1,8 @@
 #!/bin/bash
 # The whole test suite, from a fresh Debian 12 machine: installs the
 # dependencies, builds with -Werror, runs `make check`, `make distcheck`,
-# then `make check` again in an ASan+UBSan build.  Check's own summary
+# then `make check` again in an ASan+UBSan build and in a ThreadSanitizer
+# build.  Check's own summary
 # lines are printed for every suite, then one "N passed, N failed" line.
 #
 # Usage: scripts/test.sh [--quick]   (--quick: the first build's check only)
@@ -37,7 +38,7 @@ run_check() {
 	done
 	if [ "$rc" -ne 0 ]; then
 		echo "=== $name: FAILED; failing logs:"
-		for log in $(grep -l -E '^(FAIL|ERROR)' $(find "$dir/tests" -name '*.trs') 2>/dev/null); do
+		for log in $(grep -l -E ':test-result: (FAIL|ERROR)' $(find "$dir/tests" -name '*.trs') 2>/dev/null); do
 			cat "${log%.trs}.log"
 		done
 		tail -40 "$dir/check.out"
@@ -58,6 +59,10 @@ if [ "$quick" = no ] && [ "$status" -eq 0 ]; then
 	fi
 	run_check "sanitizer build (ASan+UBSan)" build/asan --enable-werror \
 		--enable-sanitizers || status=1
+	TSAN_OPTIONS="halt_on_error=1 exitcode=66" \
+		run_check "ThreadSanitizer build" build/tsan --enable-werror --enable-tsan || status=1
+	echo "=== fuzzers (libFuzzer, 20 s each)"
+	tests/fuzz/run-fuzzers.sh 20 build/fuzz || status=1
 fi
 
 passed=0 failed=0

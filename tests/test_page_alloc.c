@@ -366,6 +366,38 @@ START_TEST(test_release_to_host)
 }
 END_TEST
 
+static int resident_pages(void *addr, size_t len)
+{
+	unsigned char vec[4096];
+	int n = 0;
+	ck_assert_int_eq(mincore(addr, len, vec), 0);
+	for (size_t i = 0; i < len / PAGE_SIZE; i++)
+		n += vec[i] & 1;
+	return n;
+}
+
+/* Free memory is kept while it may be reused, released once it sat idle. */
+START_TEST(test_release_is_delayed)
+{
+	kmm_test_boot("mem=256M page_reporting.reserve=0 page_reporting.delay=200");
+	struct page *p = alloc_pages(GFP_KERNEL, MAX_PAGE_ORDER);
+	struct page *q = alloc_pages(GFP_KERNEL, MAX_PAGE_ORDER);
+	char *addr = page_address(p), *qaddr = page_address(q);
+	size_t len = PAGE_SIZE << MAX_PAGE_ORDER;
+	memset(addr, 1, len);
+	memset(qaddr, 1, len);
+	__free_pages(p, MAX_PAGE_ORDER);
+	ck_assert_int_eq(resident_pages(addr, len), 1024);   /* not at once */
+	usleep(300 * 1000);
+	/* The next large free in the zone notices that the idle block is due;
+	 * the block just freed is not. */
+	__free_pages(q, MAX_PAGE_ORDER);
+	ck_assert_int_eq(resident_pages(addr, len), 0);
+	ck_assert_int_eq(resident_pages(qaddr, len), 1024);
+	ck_assert_kmm_clean();
+}
+END_TEST
+
 /* Sections come online on demand; free counts do not jump. */
 START_TEST(test_sections_online_on_demand)
 {
@@ -545,6 +577,7 @@ static Suite *page_alloc_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_gfp_zero_after_dirty);
 	tcase_add_test(tc, test_release_to_host);
+	tcase_add_test(tc, test_release_is_delayed);
 	tcase_add_test(tc, test_threads_hammer);
 	tcase_add_test(tc, test_fork_child_allocates);
 	suite_add_tcase(s, tc);

@@ -22,8 +22,10 @@
 
 #define KMM_VERSION "0.1.0"
 
-/* Boot with these settings instead of KMM_CONF: 0, -EINVAL for a setting
- * that is not understood (the rest still apply), -EBUSY once booted. */
+/* Boot with these settings instead of KMM_CONF (NULL: use KMM_CONF).
+ * Returns 0; -EINVAL when a setting is not understood (each is reported on
+ * stderr, and the library does not boot: call again with good settings);
+ * -EBUSY once booted. */
 int kmm_init(const char *conf);
 
 void kmm_show_buddyinfo(FILE *f);

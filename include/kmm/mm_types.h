@@ -69,5 +69,11 @@ enum pageflags {
 
 #define PAGE_ORDER_SHIFT 24             /* compound order lives in flags */
 #define PAGE_ORDER_MASK  (0xfful << PAGE_ORDER_SHIFT)
+/* An allocated page records its zone + 1 in flags (0: not recorded). */
+#define PAGE_ZONE_SHIFT  56
+#define PAGE_ZONE_MASK   (0x7ul << PAGE_ZONE_SHIFT)
+/* ... and the pcp migrate type it was allocated from. */
+#define PAGE_MT_SHIFT    52
+#define PAGE_MT_MASK     (0x3ul << PAGE_MT_SHIFT)
 
 #endif /* KMM_MM_TYPES_H */

@@ -55,6 +55,10 @@ struct zone {
 	                                   those of sections already online */
 	unsigned long _watermark[NR_WMARK];
 	long lowmem_reserve[MAX_NR_ZONES];  /* kept free for lower-zone users */
+	void *per_cpu_pageset;          /* this zone's per-CPU page lists */
+	unsigned long page_zone_flags;  /* flags of a page allocated here (its
+	                                   zone for the free fast path; 0 when
+	                                   hardening needs the slow paths) */
 
 	/* Protected by lock. */
 	pthread_mutex_t lock;
@@ -65,8 +69,7 @@ struct zone {
 	unsigned long nr_reported;      /* free frames given back to the host */
 	unsigned long nr_isolated;      /* free frames off the lists while being
 	                                   given back to the host */
-	unsigned long dirty_low;        /* least nr_dirty_free since last_release */
-	long last_release_ns;           /* when free memory was last released */
+	long last_release_ns;           /* when the release was last checked */
 	unsigned long nr_sections_online;
 
 	/* Statistics, updated with relaxed atomics. */

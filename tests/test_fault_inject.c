@@ -1,0 +1,165 @@
+/*
+ * test_fault_inject.c - fail_page_alloc, init_on_alloc, init_on_free and
+ * page_alloc.shuffle: the page allocator survives every injected failure
+ * with consistent state, and the hardening options do what they say.
+ */
+#include "config.h"
+#include <string.h>
+#include <unistd.h>
+#include "testutil.h"
+#include "../lib/internal.h"
+
+START_TEST(test_fail_page_alloc_times)
+{
+	/* interval 1, probability 100 %, no space, 5 times: exactly five fail. */
+	kmm_test_boot("mem=64M fail_page_alloc=1,100,0,5");
+	unsigned long before = nr_free_pages();
+	int failed = 0;
+	struct page *pages[20];
+	for (int i = 0; i < 20; i++) {
+		pages[i] = alloc_pages(GFP_KERNEL, i % 4);
+		failed += pages[i] == NULL;
+		ck_assert_kmm_clean();
+	}
+	ck_assert_int_eq(failed, 5);
+	for (int i = 0; i < 5; i++)
+		ck_assert_ptr_null(pages[i]);
+	for (int i = 0; i < 20; i++)
+		if (pages[i])
+			__free_pages(pages[i], i % 4);
+	ck_assert_uint_eq(nr_free_pages(), before);
+	ck_assert_kmm_clean();
+}
+END_TEST
+
+START_TEST(test_fail_page_alloc_probability_and_nofail)
+{
+	kmm_test_boot("mem=128M fail_page_alloc.probability=50");
+	enum { N = 2000 };
+	static struct page *pages[N];
+	int failed = 0;
+	uint64_t rng = 7;
+	for (int i = 0; i < N; i++) {
+		unsigned int order = (unsigned int)(test_rand(&rng) % 5);
+		pages[i] = alloc_pages(GFP_KERNEL, order);
+		failed += pages[i] == NULL;
+		if (pages[i])
+			__free_pages(pages[i], order);
+	}
+	ck_assert_int_gt(failed, N / 4);
+	ck_assert_int_lt(failed, 3 * N / 4);
+	/* __GFP_NOFAIL is never failed on purpose. */
+	for (int i = 0; i < 200; i++) {
+		struct page *p = alloc_pages(GFP_KERNEL | __GFP_NOFAIL, 0);
+		ck_assert_ptr_nonnull(p);
+		__free_pages(p, 0);
+	}
+	ck_assert_kmm_clean();
+}
+END_TEST
+
+START_TEST(test_fail_page_alloc_interval_and_min_order)
+{
+	kmm_test_boot("mem=64M fail_page_alloc.probability=100 fail_page_alloc.interval=4 "
+		      "fail_page_alloc.min_order=2");
+	int failed = 0;
+	for (int i = 0; i < 40; i++) {
+		struct page *p = alloc_pages(GFP_KERNEL, 0);   /* below min_order */
+		ck_assert_ptr_nonnull(p);
+		__free_pages(p, 0);
+		p = alloc_pages(GFP_KERNEL, 2);
+		failed += p == NULL;
+		if (p)
+			__free_pages(p, 2);
+	}
+	ck_assert_int_eq(failed, 10);   /* every fourth */
+	ck_assert_kmm_clean();
+}
+END_TEST
+
+START_TEST(test_init_on_alloc)
+{
+	kmm_test_boot("mem=64M init_on_alloc=1");
+	for (int round = 0; round < 50; round++) {
+		struct page *p = alloc_pages(GFP_KERNEL, 1);
+		const unsigned char *c = page_address(p);
+		for (size_t i = 0; i < 2 * PAGE_SIZE; i++)
+			ck_assert_int_eq(c[i], 0);
+		memset(page_address(p), 0xee, 2 * PAGE_SIZE);
+		__free_pages(p, 1);
+	}
+	ck_assert_kmm_clean();
+}
+END_TEST
+
+START_TEST(test_init_on_free)
+{
+	kmm_test_boot("mem=64M init_on_free=1");
+	struct page *p = alloc_pages(GFP_KERNEL, 2);
+	unsigned char *c = page_address(p);
+	memset(c, 0x77, 4 * PAGE_SIZE);
+	__free_pages(p, 2);
+	/* The frames are free: their bytes were wiped when they were freed. */
+	for (size_t i = 0; i < 4 * PAGE_SIZE; i++)
+		ck_assert_int_eq(c[i], 0);
+	ck_assert_kmm_clean();
+}
+END_TEST
+
+START_TEST(test_shuffle)
+{
+	kmm_test_boot("mem=512M page_alloc.shuffle=1");
+	enum { N = 64 };
+	struct page *blocks[N];
+	int descents = 0;
+	for (int i = 0; i < N; i++) {
+		blocks[i] = alloc_pages(GFP_KERNEL, MAX_PAGE_ORDER);
+		ck_assert_ptr_nonnull(blocks[i]);
+		if (i && page_to_pfn(blocks[i]) < page_to_pfn(blocks[i - 1]))
+			descents++;
+	}
+	/* In address order there would be no descent at all. */
+	ck_assert_int_gt(descents, 5);
+	for (int i = 0; i < N; i++)
+		__free_pages(blocks[i], MAX_PAGE_ORDER);
+	ck_assert_kmm_clean();
+}
+END_TEST
+
+START_TEST(test_bad_fault_spec_reported)
+{
+	struct kmm_config c;
+	char path[] = "/tmp/kmm-fi-XXXXXX";
+	int fd = mkstemp(path);
+	int saved = dup(STDERR_FILENO);
+	kmm_config_defaults(&c);
+	dup2(fd, STDERR_FILENO);
+	int bad = kmm_config_parse(&c, "fail_page_alloc=1,200,0,-1 failslab.probability=101 "
+				   "fail_page_alloc.times=-7");
+	dup2(saved, STDERR_FILENO);
+	char buf[1024];
+	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+	buf[n > 0 ? n : 0] = '\0';
+	close(fd);
+	unlink(path);
+	ck_assert_int_eq(bad, 3);
+	ck_assert_ptr_nonnull(strstr(buf, "'fail_page_alloc=1,200,0,-1': expected interval,probability"));
+	ck_assert_uint_eq(c.fail_page_alloc.probability, 0);
+	ck_assert_int_eq(c.fail_page_alloc.times, -1);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("fault_inject");
+	TCase *tc = tcase_create("pages");
+	tcase_add_test(tc, test_fail_page_alloc_times);
+	tcase_add_test(tc, test_fail_page_alloc_probability_and_nofail);
+	tcase_add_test(tc, test_fail_page_alloc_interval_and_min_order);
+	tcase_add_test(tc, test_init_on_alloc);
+	tcase_add_test(tc, test_init_on_free);
+	tcase_add_test(tc, test_shuffle);
+	tcase_add_test(tc, test_bad_fault_spec_reported);
+	suite_add_tcase(s, tc);
+	return run_suite(s);
+}
