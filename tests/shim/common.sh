@@ -6,7 +6,7 @@
 B=${KMM_TOP_BUILDDIR:-$(pwd)}
 S=${KMM_TOP_SRCDIR:-$B/..}
 KMM_RUN=$B/kmm-run
-if [ -n "${KMM_SANITIZE:-}" ]; then
+if [ "${KMM_SANITIZE:-no}" = yes ]; then
 	echo "SKIP: sanitizer build: libkmm-malloc.so cannot be preloaded"
 	exit 77
 fi
