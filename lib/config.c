@@ -55,6 +55,8 @@ static const struct setting settings[] = {
 	{ "slub_debug", SET_STRING, FIELD(slub_debug),
 	  sizeof(((struct kmm_config *)0)->slub_debug), 0, 0, true,
 	  "debug letters F Z P U, then cache names: slub_debug=FZ,kmalloc-64" },
+	{ "slab_rseq", SET_UINT, FIELD(slab_rseq), 0, 0, 2, false,
+	  "0 (per-CPU locks), 1 (rseq, the default) or 2 (emulated, valgrind)" },
 	{ "init_on_alloc", SET_BOOL, FIELD(init_on_alloc), 0, 0, 0, false, "0 or 1" },
 	{ "init_on_free", SET_BOOL, FIELD(init_on_free), 0, 0, 0, false, "0 or 1" },
 	{ "page_alloc.shuffle", SET_BOOL, FIELD(shuffle), 0, 0, 0, false, "0 or 1" },
@@ -93,6 +95,7 @@ void kmm_config_defaults(struct kmm_config *conf)
 	conf->mem = ram;
 	conf->release_reserve = 16UL << 20;
 	conf->release_delay_ms = 1000;
+	conf->slab_rseq = 1;
 	conf->fail_page_alloc.interval = conf->failslab.interval = 1;
 	conf->fail_page_alloc.times = conf->failslab.times = -1;
 }

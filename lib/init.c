@@ -30,6 +30,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "page_alloc.h"
+#include "vmap.h"
 
 struct kmm_machine machine = {
 	.boot_lock = PTHREAD_MUTEX_INITIALIZER,
@@ -44,27 +45,41 @@ struct layer {
 	int (*check)(void);
 	void (*lock_all)(void);
 	void (*unlock_all)(void);
+	int lock_rank;                 /* its outermost lock in internal.h's order */
 };
 
-/* Bottom up: init and check in this order, fork locks in lock order. */
+/*
+ * Bottom up: init and check in this order.  Fork takes the locks by
+ * lock_rank, not in table order: vmap_area_lock (#5) ranks above the page
+ * allocator's locks (#6..#8) although vmalloc sits on top of it.
+ */
 static const struct layer layers[] = {
-	{ "memory", memory_init, NULL, NULL, NULL },
+	{ "memory", memory_init, NULL, NULL, NULL, 0 },
 	{ "page_alloc", page_alloc_init, page_alloc_check,
-	  page_alloc_lock_all, page_alloc_unlock_all },
+	  page_alloc_lock_all, page_alloc_unlock_all, 6 },
+	{ "slab", slab_init, slab_check, slab_lock_all, slab_unlock_all, 2 },
+	{ "kmalloc", kmalloc_init, NULL, NULL, NULL, 0 },
+	{ "vmalloc", vmalloc_init, vmalloc_check,
+	  vmalloc_lock_all, vmalloc_unlock_all, 5 },
+	{ "highmem", highmem_init, NULL, highmem_lock_all, highmem_unlock_all, 5 },
 };
+
+#define MAX_LOCK_RANK 8
 
 static void fork_prepare(void)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(layers); i++)
-		if (layers[i].lock_all)
-			layers[i].lock_all();
+	for (int rank = 0; rank <= MAX_LOCK_RANK; rank++)
+		for (size_t i = 0; i < ARRAY_SIZE(layers); i++)
+			if (layers[i].lock_all && layers[i].lock_rank == rank)
+				layers[i].lock_all();
 }
 
 static void fork_release(void)
 {
-	for (size_t i = ARRAY_SIZE(layers); i-- > 0;)
-		if (layers[i].unlock_all)
-			layers[i].unlock_all();
+	for (int rank = MAX_LOCK_RANK; rank >= 0; rank--)
+		for (size_t i = ARRAY_SIZE(layers); i-- > 0;)
+			if (layers[i].unlock_all && layers[i].lock_rank == rank)
+				layers[i].unlock_all();
 }
 
 static void stats_at_exit(void)
@@ -73,6 +88,8 @@ static void stats_at_exit(void)
 	fprintf(stderr, "--- libkmm statistics (pid %d) ---\n", (int)getpid());
 	fprintf(stderr, "--- /proc/buddyinfo\n");
 	kmm_show_buddyinfo(stderr);
+	fprintf(stderr, "--- /proc/vmallocinfo\n");
+	kmm_show_vmallocinfo(stderr);
 	fprintf(stderr, "--- /proc/meminfo\n");
 	kmm_show_meminfo(stderr);
 	fprintf(stderr, "--- /proc/vmstat\n");

@@ -15,10 +15,15 @@
  *
  *   1. boot_lock            boot, once
  *   2. slab_mutex           the list of caches, cache create/destroy
+ *   2a. CPU magazine pair   per cache and CPU: loaded/previous magazine
+ *                           (owned by swapping in MAG_LOCKED, magazine.c)
  *   3. depot lock           per cache: full and empty magazines
  *   4. cache node lock      per cache: partial slabs
- *   5. vmap_area_lock       vmalloc area tree, page tables, lazy purge;
+ *   5. vmap_purge_lock      one lazy purge at a time (lib/vmalloc.c)
+ *      vmap_area_lock       vmalloc area tree, page tables, lazy purge;
  *                           the slab allocator is never called under it
+ *      kmap_lock            pkmap slots, kmap counts (lib/highmem.c); a
+ *                           leaf, never held with vmap_area_lock
  *   6. pcp lock             per zone and CPU: per-CPU page lists
  *   7. hotplug_lock         bringing sections online
  *   8. zone->lock           per zone: free_area, counters
@@ -109,6 +114,10 @@ struct kmm_config {
 	unsigned long release_delay_ms;/* page_reporting.delay=: idle time before
 	                                  free memory goes back to the host */
 	char slub_debug[256];          /* slub_debug=, parsed by the slab layer */
+	unsigned long slab_rseq;       /* slab_rseq=: 1 rseq magazines (default),
+	                                  0 per-CPU lock fallback, 2 emulated
+	                                  rseq for single-threaded instruction
+	                                  counting under valgrind */
 	bool init_on_alloc;            /* init_on_alloc=1: zero every allocation */
 	bool init_on_free;             /* init_on_free=1: zero memory when freed */
 	bool shuffle;                  /* page_alloc.shuffle=1: random free lists */

@@ -1,0 +1,713 @@
+/*
+ * magazine.c - the per-CPU magazine layer and the depot (Bonwick & Adams,
+ * "Magazines and Vmem", USENIX 2001), between the callers and the slabs.
+ *
+ * 1. OVERVIEW
+ *
+ * A magazine is an array of up to M object pointers (struct magazine).
+ * Every cache has, per CPU, a loaded and a previous magazine (struct
+ * mag_cpu, one cache line), and a depot of full and empty magazines.
+ *   alloc: pop the loaded magazine; if it is empty and the previous one is
+ *          full, swap them; else trade the empty previous one for a full one
+ *          from the depot; else fill the loaded magazine with M/2 objects
+ *          from the slab layer (one node lock for the batch).
+ *   free:  push onto the loaded magazine; if it is full and the previous one
+ *          is empty, swap; else give the full previous one to the depot and
+ *          load an empty one (from the depot, or a new one).
+ * So a CPU goes to the depot at most once per M operations, and to the
+ * slabs at most once per M/2.
+ *
+ * 2. THE CPU AND THE FAST PATH
+ *
+ * The CPU is the one the thread runs on, never the thread: no per-thread
+ * cache, nothing to flush at thread exit, memory bounded by the CPU count.
+ * With rseq (glibc registers it for every thread; mag_rseq) the fast path
+ * (slab.h: mag_alloc, mag_free) is one restartable sequence:
+ *
+ *     rseq->rseq_cs = &descriptor
+ *   1: cpu = rseq->cpu_id; mag = cpus[cpu].loaded
+ *      pop:  n = mag->rounds; if n == 0 miss; obj = objs[n-1]; mag->rounds = n-1
+ *      push: n = mag->rounds; if n >= mag->size miss; objs[n] = obj; mag->rounds = n+1
+ *   2: (the store to rounds is the commit: the last instruction)
+ *
+ * If the thread is preempted, migrated or signalled between 1 and 2, the
+ * kernel moves it to the abort handler, which goes to the slow path; nothing
+ * was written but, for push, a slot above `rounds`, which is not part of the
+ * magazine.  No lock, no atomic read-modify-write: 11 instructions.
+ *
+ * 3. OWNING A CPU'S PAIR (the slow path and remote walkers)
+ *
+ * Everything except the fast path runs with the CPU's pair owned: `loaded`
+ * is swapped for MAG_LOCKED, a magazine of capacity 0, so every fast path
+ * on that CPU misses and goes to the slow path, which waits.  The owner may
+ * then change loaded (kept in a local), prev and the depot with plain code,
+ * even after it migrates, and gives the pair back with a release store of
+ * the new loaded magazine.
+ *   - The local owner (slow path) takes the pair with an rseq sequence whose
+ *     commit is a `lock cmpxchg` of loaded -> MAG_LOCKED on the CPU it runs
+ *     on: any fast path of another thread on that CPU was preempted, so it
+ *     restarts and sees MAG_LOCKED.
+ *   - A remote owner (shrink, destroy, kmm_check, slabinfo, fork) takes the
+ *     pairs of every CPU with compare-and-swap, then fences with
+ *     membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ), which restarts every
+ *     rseq critical section running in the process: a fast path that read
+ *     the old `loaded` before the swap has committed or aborted when the
+ *     fence returns.
+ * Without rseq (unregistered: GLIBC_TUNABLES=glibc.pthread.rseq=0, an old
+ * kernel, valgrind; or slab_rseq=0; or not x86-64) there is no fast path in
+ * assembly: every operation owns its CPU's pair by compare-and-swap (the CPU
+ * from sched_getcpu()), which is correct with migration because ownership,
+ * not the CPU, protects the pair.  slab_rseq=2 runs the rseq sequences
+ * without registration, for counting instructions under valgrind with one
+ * thread only.
+ *
+ * INVARIANTS
+ *   - An object is in at most one place: a magazine slot below `rounds`, a
+ *     slab freelist, or the caller's hands.
+ *   - loaded and prev of a pair are real magazines of this cache or
+ *     &mag_none; a real magazine is in exactly one of: a pair, the depot's
+ *     full stack (rounds == size), the depot's empty stack (rounds == 0).
+ *   - MAG_LOCKED is never a pair's magazine, only the owned mark.
+ *   - Caches without magazines (SLAB_NOMAG: the boot caches, debug caches)
+ *     point at mag_cpu_none, whose pairs are all MAG_LOCKED forever: their
+ *     fast path always misses and the slow path goes straight to the slabs.
+ *
+ * 4. DEPOT
+ *
+ * Two stacks under a spinlock (measured: the depot is visited once per M
+ * operations, so a lock-free AO_stack buys nothing and its counts and
+ * trimming would need a lock anyway).  Contention (the lock found taken) is
+ * counted; each 16 contended visits grow the size of the cache's new
+ * magazines one class (6 14 30 62 126 rounds, objects of 64 .. 1024 bytes
+ * from the magazine caches) up to a bound set by the object size.  Empty
+ * magazines of an outgrown size are freed when they come back.
+ * The depot keeps at most 256 KiB of objects in full magazines (at least
+ * two magazines per CPU); a full magazine beyond that goes to the slabs.
+ * Working set: the depot remembers the fewest full and empty magazines it
+ * held since the last trim; at most once a second (checked every 64 visits,
+ * and in kmem_cache_shrink) that many are not needed and are given back,
+ * full ones to the slabs.
+ *
+ * 5. LOCK ORDER: CPU pair -> depot lock -> node lock (internal.h).  Objects
+ * and magazines are returned to the slabs after the depot lock is dropped.
+ */
+#include "config.h"
+#include <errno.h>
+#include <sched.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include "slab.h"
+
+#ifndef MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ
+#define MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ (1 << 7)
+#define MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ (1 << 8)
+#endif
+
+struct magazine mag_none;
+struct magazine mag_locked;
+struct mag_cpu *mag_cpu_none;
+bool mag_rseq;
+long mag_rseq_off;
+static bool mag_fence_needed;           /* rseq registered: remote owners fence */
+struct kmem_cache *mag_caches[MAG_NR_SIZES];
+static struct kmem_cache mag_cache_boot[MAG_NR_SIZES];
+static const unsigned int mag_rounds[MAG_NR_SIZES] = { 6, 14, 30, 62, 126 };
+static const char *const mag_names[MAG_NR_SIZES] = {
+	"magazine-6", "magazine-14", "magazine-30", "magazine-62", "magazine-126"
+};
+
+#define DEPOT_GROW_CONTENDED 16
+#define DEPOT_TRIM_EVERY 64
+#define DEPOT_TRIM_NS 1000000000L
+
+/* ------------------------------------------------------------------ */
+/* Boot                                                                */
+
+static long membarrier(int cmd, unsigned int flags, int cpu)
+{
+	return syscall(__NR_membarrier, cmd, flags, cpu);
+}
+
+int mag_init(void)
+{
+	size_t bytes = ALIGN_UP((size_t)nr_cpu_ids * sizeof(struct mag_cpu), PAGE_SIZE);
+	unsigned int order = 0;
+	while ((PAGE_SIZE << order) < bytes)
+		order++;
+	/* Boot allocations are not failed by fault injection. */
+	struct page *page = alloc_pages(GFP_KERNEL | __GFP_NOFAIL, order);
+	if (!page)
+		return -ENOMEM;
+	mag_cpu_none = page_address(page);
+	for (unsigned int cpu = 0; cpu < nr_cpu_ids; cpu++) {
+		mag_cpu_none[cpu].loaded = MAG_LOCKED;
+		mag_cpu_none[cpu].prev = &mag_none;
+	}
+
+	mag_rseq = false;
+#ifdef MAG_RSEQ_ASM
+	unsigned long mode = machine.conf.slab_rseq;
+	if (mode == 1 && __rseq_size >= 8 &&
+	    membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ, 0, 0) == 0) {
+		mag_rseq_off = (long)__rseq_offset;
+		mag_rseq = true;
+		mag_fence_needed = true;
+	} else if (mode == 2 && __rseq_offset != 0) {
+		/* Emulated: the area exists in the TCB but is not registered;
+		 * give it a CPU number.  One thread only. */
+		struct rseq *rs = (struct rseq *)(void *)((char *)kmm_thread_pointer() +
+							   __rseq_offset);
+		rs->cpu_id = 0;
+		rs->cpu_id_start = 0;
+		mag_rseq_off = (long)__rseq_offset;
+		mag_rseq = true;
+	}
+#endif
+
+	for (int i = 0; i < MAG_NR_SIZES; i++) {
+		unsigned int size = (unsigned int)(sizeof(struct magazine) +
+						   mag_rounds[i] * sizeof(void *));
+		int ret = slab_create_boot(&mag_cache_boot[i], mag_names[i], size, size,
+					   SLAB_NOMAG, NULL);
+		if (ret)
+			return ret;
+		mag_caches[i] = &mag_cache_boot[i];
+	}
+	return 0;
+}
+
+/* Magazine sizes by object size: (first class, largest class). */
+int mag_cache_init(struct kmem_cache *s)
+{
+	unsigned int sz = s->size;
+	if (sz <= 256) {
+		s->mag_idx = 2;
+		s->mag_idx_max = 4;
+	} else if (sz <= 1024) {
+		s->mag_idx = 1;
+		s->mag_idx_max = 3;
+	} else if (sz <= 4096) {
+		s->mag_idx = 0;
+		s->mag_idx_max = 2;
+	} else {
+		s->mag_idx = 0;
+		s->mag_idx_max = 1;
+	}
+	s->depot.lock = (kmm_spinlock_t)KMM_SPINLOCK_INIT;
+	s->depot.last_trim_ns = kmm_now_ns();
+	for (unsigned int cpu = 0; cpu < nr_cpu_ids; cpu++) {
+		struct mag_cpu *pc = &s->cpu[cpu];
+		memset(pc, 0, sizeof(*pc));
+		pc->loaded = &mag_none;
+		pc->prev = &mag_none;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Owning a CPU's pair                                                 */
+
+static inline void mag_relax(int *spins)
+{
+	if (++*spins < 64) {
+#if defined(__x86_64__) || defined(__i386__)
+		__asm__ __volatile__("pause");
+#endif
+	} else
+		sched_yield();
+}
+
+/* Own the pair of the CPU the thread runs on; *mp = its loaded magazine. */
+static struct mag_cpu *mag_own_local(struct kmem_cache *s, struct magazine **mp)
+{
+	int spins = 0;
+	for (;;) {
+#ifdef MAG_RSEQ_ASM
+		if (likely(mag_rseq)) {
+			struct mag_cpu *pc;
+			struct magazine *m;
+			unsigned long tmp;
+			__asm__ __volatile__ goto(
+				MAG_RSEQ_CS_BEGIN("busy")
+				"movl %%fs:4(%[off]), %k[pc]\n\t"
+				"shlq $6, %[pc]\n\t"
+				"addq %[cpus], %[pc]\n\t"
+				"movq (%[pc]), %[m]\n\t"
+				"cmpq %[locked], %[m]\n\t"
+				"je %l[busy]\n\t"
+				"lock cmpxchgq %[locked], (%[pc])\n\t"   /* commit */
+				"2:\n\t"
+				"jnz %l[busy]\n\t"
+				: [pc] "=&r"(pc), [tmp] "=&r"(tmp), [m] "=&a"(m)
+				: [off] "r"(mag_rseq_off), [cpus] "r"(s->cpu),
+				  [locked] "r"(MAG_LOCKED)
+				: "memory", "cc"
+				: busy);
+			*mp = m;
+			return pc;
+		}
+#endif
+		{
+			struct mag_cpu *pc = &s->cpu[raw_smp_processor_id()];
+			struct magazine *m = (struct magazine *)AO_load(
+				(volatile AO_t *)&pc->loaded);
+			if (m != MAG_LOCKED &&
+			    AO_compare_and_swap_acquire((volatile AO_t *)&pc->loaded,
+							(AO_t)m, (AO_t)MAG_LOCKED)) {
+				*mp = m;
+				return pc;
+			}
+		}
+#ifdef MAG_RSEQ_ASM
+busy:
+#endif
+		mag_relax(&spins);
+	}
+}
+
+static inline void mag_release(struct mag_cpu *pc, struct magazine *m)
+{
+	AO_store_release((volatile AO_t *)&pc->loaded, (AO_t)m);
+}
+
+/* Restart every rseq critical section of the process (remote owners). */
+static void mag_fence(void)
+{
+	if (!mag_fence_needed)
+		return;
+	if (membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ, 0, 0) == 0)
+		return;
+	/* A forked child's mm is not registered: register and retry. */
+	if (membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ, 0, 0) == 0 &&
+	    membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ, 0, 0) == 0)
+		return;
+	kmm_printk("libkmm: membarrier(RSEQ) failed (%s): per-CPU magazines may "
+		   "race with a remote flush\n", strerror(errno));
+}
+
+static void mag_own_cpus_nofence(struct kmem_cache *s)
+{
+	for (unsigned int cpu = 0; cpu < nr_cpu_ids; cpu++) {
+		struct mag_cpu *pc = &s->cpu[cpu];
+		int spins = 0;
+		for (;;) {
+			struct magazine *m = (struct magazine *)AO_load(
+				(volatile AO_t *)&pc->loaded);
+			if (m != MAG_LOCKED &&
+			    AO_compare_and_swap_acquire((volatile AO_t *)&pc->loaded,
+							(AO_t)m, (AO_t)MAG_LOCKED)) {
+				pc->held = m;
+				break;
+			}
+			mag_relax(&spins);
+		}
+	}
+}
+
+void mag_lock_cpus(struct kmem_cache *s)
+{
+	if (s->flags & SLAB_NOMAG)
+		return;
+	mag_own_cpus_nofence(s);
+	mag_fence();
+}
+
+void mag_unlock_cpus(struct kmem_cache *s)
+{
+	if (s->flags & SLAB_NOMAG)
+		return;
+	for (unsigned int cpu = 0; cpu < nr_cpu_ids; cpu++)
+		mag_release(&s->cpu[cpu], s->cpu[cpu].held);
+}
+
+/* fork(): own every pair of every cache, one fence for all. */
+void mag_lock_all_caches(void)
+{
+	struct list_head *pos;
+	list_for_each(pos, &slab_caches) {
+		struct kmem_cache *s = list_entry(pos, struct kmem_cache, list);
+		if (!(s->flags & SLAB_NOMAG))
+			mag_own_cpus_nofence(s);
+	}
+	mag_fence();
+}
+
+void mag_unlock_all_caches(void)
+{
+	struct list_head *pos;
+	list_for_each(pos, &slab_caches)
+		mag_unlock_cpus(list_entry(pos, struct kmem_cache, list));
+}
+
+/* ------------------------------------------------------------------ */
+/* Depot                                                               */
+
+static inline void depot_lock(struct kmem_cache *s)
+{
+	struct depot *d = &s->depot;
+	if (unlikely(AO_test_and_set_acquire(&d->lock.locked) == AO_TS_SET)) {
+		kmm_spin_lock_slow(&d->lock);
+		/* Bonwick: contention on the depot means the magazines are too
+		 * small for the rate at which CPUs come back. */
+		if (++d->contended >= DEPOT_GROW_CONTENDED) {
+			d->contended = 0;
+			if (s->mag_idx < s->mag_idx_max)
+				s->mag_idx++;
+		}
+	}
+}
+
+static inline void depot_unlock(struct kmem_cache *s)
+{
+	kmm_spin_unlock(&s->depot.lock);
+}
+
+static void mag_free_magazine(struct magazine *m)
+{
+	for (int i = 0; i < MAG_NR_SIZES; i++) {
+		if (m->size == mag_rounds[i]) {
+			slab_free(mag_caches[i], m, 0);
+			return;
+		}
+	}
+}
+
+static struct magazine *mag_new(struct kmem_cache *s)
+{
+	unsigned int idx = *(volatile unsigned int *)&s->mag_idx;
+	struct magazine *m = slab_alloc(mag_caches[idx], GFP_KERNEL | __GFP_NOWARN, 0);
+	if (m) {
+		m->rounds = 0;
+		m->size = mag_rounds[idx];
+		m->next = NULL;
+	}
+	return m;
+}
+
+/* Return magazines on a ->next chain: their objects to the slabs, then the
+ * magazines themselves.  No lock held. */
+static void mag_dispose_chain(struct kmem_cache *s, struct magazine *m)
+{
+	while (m) {
+		struct magazine *next = m->next;
+		if (m->rounds)
+			slab_free_batch(s, m->rounds, m->objs);
+		m->rounds = 0;
+		mag_free_magazine(m);
+		m = next;
+	}
+}
+
+/* Depot lock held: detach what the working set did not need since the last
+ * trim; the caller disposes of it after unlocking. */
+static struct magazine *depot_trim_locked(struct depot *d)
+{
+	struct magazine *out = NULL;
+	for (unsigned long n = d->min_full; n > 0 && d->full; n--) {
+		struct magazine *m = d->full;
+		d->full = m->next;
+		d->nr_full--;
+		m->next = out;
+		out = m;
+	}
+	for (unsigned long n = d->min_empty; n > 0 && d->empty; n--) {
+		struct magazine *m = d->empty;
+		d->empty = m->next;
+		d->nr_empty--;
+		m->next = out;
+		out = m;
+	}
+	d->min_full = d->nr_full;
+	d->min_empty = d->nr_empty;
+	return out;
+}
+
+static inline struct magazine *depot_tick_locked(struct depot *d)
+{
+	if (++d->ops % DEPOT_TRIM_EVERY)
+		return NULL;
+	long now = kmm_now_ns();
+	if (now - d->last_trim_ns < DEPOT_TRIM_NS)
+		return NULL;
+	d->last_trim_ns = now;
+	return depot_trim_locked(d);
+}
+
+/* The depot holds at most 256 KiB of objects, and at least 2 magazines
+ * per CPU. */
+static inline unsigned long depot_max_full(const struct kmem_cache *s)
+{
+	unsigned long bytes = (unsigned long)mag_rounds[s->mag_idx] * s->size;
+	unsigned long n = (256UL << 10) / bytes;
+	return n > 2UL * nr_cpu_ids ? n : 2UL * nr_cpu_ids;
+}
+
+/*
+ * One visit to the depot: give back `give` (full or empty, or NULL) and
+ * take a magazine from the `want_full` stack (or NULL).
+ */
+static struct magazine *depot_exchange(struct kmem_cache *s, struct magazine *give,
+				       bool want_full)
+{
+	struct depot *d = &s->depot;
+	struct magazine *got = NULL, *trash = NULL;
+
+	depot_lock(s);
+	if (give) {
+		if (give->rounds && d->nr_full >= depot_max_full(s)) {
+			give->next = NULL;     /* depot full: objects to the slabs */
+			trash = give;
+		} else if (give->rounds) {
+			give->next = d->full;
+			d->full = give;
+			d->nr_full++;
+		} else if (give->size != mag_rounds[s->mag_idx]) {
+			give->next = NULL;     /* outgrown: freed below */
+			trash = give;
+		} else {
+			give->next = d->empty;
+			d->empty = give;
+			d->nr_empty++;
+		}
+	}
+	struct magazine **stack = want_full ? &d->full : &d->empty;
+	if (*stack) {
+		got = *stack;
+		*stack = got->next;
+		got->next = NULL;
+		if (want_full) {
+			if (--d->nr_full < d->min_full)
+				d->min_full = d->nr_full;
+		} else {
+			if (--d->nr_empty < d->min_empty)
+				d->min_empty = d->nr_empty;
+		}
+	}
+	struct magazine *trimmed = depot_tick_locked(d);
+	depot_unlock(s);
+	if (trash)
+		mag_dispose_chain(s, trash);
+	if (trimmed)
+		mag_dispose_chain(s, trimmed);
+	return got;
+}
+
+/* ------------------------------------------------------------------ */
+/* Slow paths (the pair owned)                                         */
+
+static void *mag_alloc_owned(struct kmem_cache *s, struct mag_cpu *pc,
+			     struct magazine **mp, gfp_t gfp)
+{
+	struct magazine *m = *mp;
+
+	pc->alloc_slow++;
+	if (m->rounds)
+		goto pop;
+	if (pc->prev->rounds) {
+		struct magazine *t = pc->prev;
+		pc->prev = m;
+		m = t;
+		goto pop;
+	}
+	/* Both empty (or absent): trade the previous one for a full one. */
+	struct magazine *full = depot_exchange(s, pc->prev != &mag_none ? pc->prev : NULL,
+					      true);
+	if (full) {
+		pc->prev = m;
+		m = full;
+		goto pop;
+	}
+	pc->prev = &mag_none;
+	if (m == &mag_none) {
+		m = mag_new(s);
+		if (!m) {
+			void *obj = NULL;
+			*mp = &mag_none;
+			return slab_alloc_batch(s, gfp, 1, &obj) ? obj : NULL;
+		}
+	}
+	m->rounds = (unsigned int)slab_alloc_batch(s, gfp, m->size / 2 + 1, m->objs);
+	if (!m->rounds) {
+		*mp = m;
+		return NULL;
+	}
+pop:
+	*mp = m;
+	return m->objs[--m->rounds];
+}
+
+static void mag_free_owned(struct kmem_cache *s, struct mag_cpu *pc,
+			   struct magazine **mp, void *obj)
+{
+	struct magazine *m = *mp;
+
+	pc->free_slow++;
+	if (m->rounds < m->size)
+		goto push;
+	if (pc->prev != &mag_none && pc->prev->rounds == 0) {
+		struct magazine *t = pc->prev;
+		pc->prev = m;
+		m = t;
+		goto push;
+	}
+	/* Loaded full (or absent), previous full (or absent): the previous one
+	 * goes to the depot, the loaded one becomes previous, an empty one is
+	 * loaded. */
+	struct magazine *give = pc->prev != &mag_none ? pc->prev : NULL;
+	struct magazine *empty = depot_exchange(s, give, false);
+	pc->prev = m;
+	if (!empty)
+		empty = mag_new(s);
+	if (!empty) {
+		*mp = &mag_none;
+		slab_free_batch(s, 1, &obj);
+		return;
+	}
+	m = empty;
+push:
+	m->objs[m->rounds++] = obj;
+	*mp = m;
+}
+
+noinline void *mag_alloc_slow(struct kmem_cache *s, gfp_t gfp, unsigned long caller)
+{
+	if (s->flags & SLAB_NOMAG)
+		return slab_alloc(s, gfp, caller);
+	struct magazine *m;
+	struct mag_cpu *pc = mag_own_local(s, &m);
+	void *obj = mag_alloc_owned(s, pc, &m, gfp);
+	mag_release(pc, m);
+	return obj;
+}
+
+noinline void mag_free_slow(struct kmem_cache *s, void *obj, unsigned long caller)
+{
+	if (s->flags & SLAB_NOMAG) {
+		slab_free(s, obj, caller);
+		return;
+	}
+	struct magazine *m;
+	struct mag_cpu *pc = mag_own_local(s, &m);
+	mag_free_owned(s, pc, &m, obj);
+	mag_release(pc, m);
+}
+
+/* ------------------------------------------------------------------ */
+/* Flush, count, check                                                 */
+
+void mag_flush_all(struct kmem_cache *s)
+{
+	struct magazine *chain = NULL;
+	if (s->flags & SLAB_NOMAG)
+		return;
+	mag_lock_cpus(s);
+	for (unsigned int cpu = 0; cpu < nr_cpu_ids; cpu++) {
+		struct mag_cpu *pc = &s->cpu[cpu];
+		struct magazine *two[2] = { pc->held, pc->prev };
+		for (int i = 0; i < 2; i++) {
+			if (two[i] != &mag_none) {
+				two[i]->next = chain;
+				chain = two[i];
+			}
+		}
+		pc->held = &mag_none;
+		pc->prev = &mag_none;
+	}
+	depot_lock(s);
+	struct depot *d = &s->depot;
+	d->min_full = d->nr_full;
+	d->min_empty = d->nr_empty;
+	struct magazine *all = depot_trim_locked(d);
+	depot_unlock(s);
+	mag_unlock_cpus(s);
+	mag_dispose_chain(s, chain);
+	mag_dispose_chain(s, all);
+}
+
+void mag_cache_release(struct kmem_cache *s)
+{
+	mag_flush_all(s);
+}
+
+/* Pairs owned and depot locked. */
+unsigned long mag_count_objects_locked(struct kmem_cache *s)
+{
+	unsigned long n = 0;
+	if (s->flags & SLAB_NOMAG)
+		return 0;
+	for (unsigned int cpu = 0; cpu < nr_cpu_ids; cpu++)
+		n += s->cpu[cpu].held->rounds + s->cpu[cpu].prev->rounds;
+	for (struct magazine *m = s->depot.full; m; m = m->next)
+		n += m->rounds;
+	return n;
+}
+
+unsigned int mag_rounds_of(unsigned int idx)
+{
+	return mag_rounds[idx];
+}
+
+void mag_depot_lock(struct kmem_cache *s)
+{
+	depot_lock(s);
+}
+void mag_depot_unlock(struct kmem_cache *s)
+{
+	depot_unlock(s);
+}
+
+static int mag_check_one(struct kmem_cache *s, struct magazine *m, const char *where,
+			 unsigned int cpu)
+{
+	int problems = 0;
+	const char *why;
+	if (m == &mag_none)
+		return 0;
+	if (m->rounds > m->size || m == MAG_LOCKED) {
+		kmm_printk("kmm_check: %s: cpu %u %s magazine holds %u of %u rounds\n",
+			   s->name, cpu, where, m->rounds, m->size);
+		return 1;
+	}
+	for (unsigned int i = 0; i < m->rounds; i++) {
+		if (!slab_object_allocated_locked(s, m->objs[i], &why)) {
+			kmm_printk("kmm_check: %s: object %p in a %s magazine (cpu %u) %s\n",
+				   s->name, m->objs[i], where, cpu, why);
+			problems++;
+		}
+	}
+	return problems;
+}
+
+/* Pairs owned, depot locked, node locked. */
+int mag_check_locked(struct kmem_cache *s)
+{
+	int problems = 0;
+	if (s->flags & SLAB_NOMAG)
+		return 0;
+	for (unsigned int cpu = 0; cpu < nr_cpu_ids; cpu++) {
+		problems += mag_check_one(s, s->cpu[cpu].held, "loaded", cpu);
+		problems += mag_check_one(s, s->cpu[cpu].prev, "previous", cpu);
+	}
+	unsigned long nf = 0, ne = 0;
+	for (struct magazine *m = s->depot.full; m; m = m->next, nf++) {
+		if (m->rounds != m->size) {
+			kmm_printk("kmm_check: %s: depot full magazine holds %u of %u\n",
+				   s->name, m->rounds, m->size);
+			problems++;
+		}
+		problems += mag_check_one(s, m, "depot", 0);
+	}
+	for (struct magazine *m = s->depot.empty; m; m = m->next, ne++) {
+		if (m->rounds) {
+			kmm_printk("kmm_check: %s: depot empty magazine holds %u\n",
+				   s->name, m->rounds);
+			problems++;
+		}
+	}
+	if (nf != s->depot.nr_full || ne != s->depot.nr_empty) {
+		kmm_printk("kmm_check: %s: depot counts %lu full %lu empty, lists hold "
+			   "%lu and %lu\n", s->name, s->depot.nr_full, s->depot.nr_empty, nf, ne);
+		problems++;
+	}
+	return problems;
+}

@@ -1,0 +1,395 @@
+/*
+ * slub_debug.c - the kernel's slab debugging: slub_debug= and the reports.
+ *
+ * slub_debug=<letters>[,<cache>,...][;<letters>,<cache>,...] as the kernel
+ * reads it: a group without cache names applies to every cache; a name
+ * ending in '*' is a prefix.  Letters:
+ *   F  SLAB_CONSISTENCY_CHECKS: on free, the pointer is an object's start in
+ *      a slab of this cache and not already free (double free).
+ *   Z  SLAB_RED_ZONE: bytes before and after each object, 0xbb while free,
+ *      0xcc while allocated, checked on alloc, free and kmm_check().
+ *   P  SLAB_POISON: a free object holds 0x6b with a last byte of 0xa5; a
+ *      write after free is found on the next allocation or kmm_check().
+ *      Not for caches with a constructor (their objects must keep state).
+ *   U  SLAB_STORE_USER: the last allocation and free site, pid, cpu, age.
+ *   -  no debugging.  Lower case letters work too; others are ignored.
+ *
+ * A cache with any of these goes without magazines (every operation on
+ * the slab layer under the node lock), so the checks are exact.  Caches
+ * without them pay nothing: the magazine fast path does not look at flags.
+ *
+ * REPORTS follow mm/slub.c: a BUG banner naming the cache and what is
+ * wrong, INFO lines (the bad range, sites, slab, object), hex dumps of the
+ * red zones and object, and a FIX line saying what was repaired.  An
+ * object whose free fails a check is not freed; the program goes on.
+ * Reports are written with kmm_printk (write(2)); no malloc, no stdio.
+ *
+ * LOCKING: the checks run under the cache's node lock.
+ */
+#include "config.h"
+#include <dlfcn.h>
+#include <string.h>
+#include <unistd.h>
+#include "slab.h"
+
+#define SLUB_RED_INACTIVE 0xbb
+#define SLUB_RED_ACTIVE   0xcc
+#define POISON_FREE       0x6b
+#define POISON_END        0xa5
+
+struct kmm_track {
+	unsigned long addr;            /* caller of the allocator */
+	long when_ns;
+	int cpu;
+	int pid;
+};
+
+enum track_item { TRACK_ALLOC, TRACK_FREE };
+
+#define MAX_GROUPS 8
+#define MAX_NAMES 32
+
+static char debug_buf[256];
+static struct {
+	slab_flags_t flags;
+	int nr_names;
+	const char *names[MAX_NAMES];
+} groups[MAX_GROUPS];
+static int nr_groups;
+
+unsigned int debug_track_size(void)
+{
+	return 2 * sizeof(struct kmm_track);
+}
+
+/* ------------------------------------------------------------------ */
+/* slub_debug=                                                         */
+
+static slab_flags_t parse_letters(const char *s)
+{
+	slab_flags_t f = 0;
+	if (!*s)
+		return SLAB_DEBUG_FLAGS;
+	for (; *s; s++) {
+		switch (*s) {
+		case 'f': case 'F': f |= SLAB_CONSISTENCY_CHECKS; break;
+		case 'z': case 'Z': f |= SLAB_RED_ZONE; break;
+		case 'p': case 'P': f |= SLAB_POISON; break;
+		case 'u': case 'U': f |= SLAB_STORE_USER; break;
+		case '-': return 0;
+		default: break;                /* T A O: not emulated */
+		}
+	}
+	return f;
+}
+
+void slub_debug_parse(void)
+{
+	nr_groups = 0;
+	size_t len = strnlen(machine.conf.slub_debug, sizeof(machine.conf.slub_debug) - 1);
+	memcpy(debug_buf, machine.conf.slub_debug, len);
+	debug_buf[len] = '\0';
+	char *p = debug_buf;
+	while (*p && nr_groups < MAX_GROUPS) {
+		char *end = strchr(p, ';');
+		if (end)
+			*end = '\0';
+		char *comma = strchr(p, ',');
+		if (comma)
+			*comma = '\0';
+		groups[nr_groups].flags = parse_letters(p);
+		groups[nr_groups].nr_names = 0;
+		for (char *name = comma ? comma + 1 : NULL; name && *name;) {
+			char *next = strchr(name, ',');
+			if (next)
+				*next = '\0';
+			if (groups[nr_groups].nr_names < MAX_NAMES)
+				groups[nr_groups].names[groups[nr_groups].nr_names++] = name;
+			name = next ? next + 1 : NULL;
+		}
+		nr_groups++;
+		if (!end)
+			break;
+		p = end + 1;
+	}
+}
+
+static bool name_matches(const char *pattern, const char *name)
+{
+	size_t n = strlen(pattern);
+	if (n && pattern[n - 1] == '*')
+		return strncmp(pattern, name, n - 1) == 0;
+	return strcmp(pattern, name) == 0;
+}
+
+slab_flags_t slub_debug_flags(const char *name, slab_flags_t flags)
+{
+	for (int g = 0; g < nr_groups; g++) {
+		if (groups[g].nr_names == 0) {
+			flags |= groups[g].flags;
+			continue;
+		}
+		for (int i = 0; i < groups[g].nr_names; i++)
+			if (name_matches(groups[g].names[i], name))
+				flags |= groups[g].flags;
+	}
+	return flags;
+}
+
+/* ------------------------------------------------------------------ */
+/* Object layout helpers                                               */
+
+static inline unsigned char *obj_left_rz(struct kmem_cache *s, void *obj)
+{
+	return (unsigned char *)obj - s->red_left_pad;
+}
+
+static inline struct kmm_track *obj_track(struct kmem_cache *s, void *obj,
+					  enum track_item t)
+{
+	return (struct kmm_track *)(void *)((char *)obj + s->track_offset) + t;
+}
+
+static inline bool poisons(const struct kmem_cache *s)
+{
+	return (s->flags & SLAB_POISON) && !s->ctor;
+}
+
+static void set_track(struct kmem_cache *s, void *obj, enum track_item t,
+		      unsigned long addr)
+{
+	struct kmm_track *tr = obj_track(s, obj, t);
+	tr->addr = addr;
+	tr->when_ns = kmm_now_ns();
+	tr->cpu = (int)raw_smp_processor_id();
+	tr->pid = (int)getpid();
+}
+
+void debug_init_object(struct kmem_cache *s, void *obj, bool active)
+{
+	unsigned char val = active ? SLUB_RED_ACTIVE : SLUB_RED_INACTIVE;
+	if (s->flags & SLAB_RED_ZONE) {
+		memset(obj_left_rz(s, obj), val, s->red_left_pad);
+		memset((char *)obj + s->object_size, val, s->inuse - s->object_size);
+	}
+	if (!active && poisons(s)) {
+		memset(obj, POISON_FREE, s->object_size - 1);
+		((unsigned char *)obj)[s->object_size - 1] = POISON_END;
+	}
+}
+
+void debug_new_object(struct kmem_cache *s, void *obj)
+{
+	if (s->flags & SLAB_STORE_USER)
+		memset(obj_track(s, obj, TRACK_ALLOC), 0, debug_track_size());
+	debug_init_object(s, obj, false);
+}
+
+/* ------------------------------------------------------------------ */
+/* Reports                                                             */
+
+static void slab_bug(struct kmem_cache *s, const char *what)
+{
+	kmm_printk("=============================================================================\n"
+		   "BUG %s (Not tainted): %s\n"
+		   "-----------------------------------------------------------------------------\n\n",
+		   s->name, what);
+}
+
+static void print_site(const char *what, const struct kmm_track *t)
+{
+	Dl_info info;
+	long age_ms = (kmm_now_ns() - t->when_ns) / 1000000;
+	if (!t->addr)
+		return;
+	if (dladdr((void *)t->addr, &info) && info.dli_sname)
+		kmm_printk("INFO: %s in %s+0x%lx age=%ld cpu=%d pid=%d\n", what, info.dli_sname,
+			   t->addr - (unsigned long)info.dli_saddr, age_ms, t->cpu, t->pid);
+	else
+		kmm_printk("INFO: %s in 0x%lx age=%ld cpu=%d pid=%d\n", what, t->addr, age_ms,
+			   t->cpu, t->pid);
+}
+
+static void print_section(const char *label, const void *addr, size_t len)
+{
+	const unsigned char *p = addr;
+	for (size_t off = 0; off < len; off += 16) {
+		char line[128];
+		size_t n = len - off < 16 ? len - off : 16, used = 0;
+		for (size_t i = 0; i < 16; i++)
+			used += (size_t)snprintf(line + used, sizeof(line) - used,
+						 i < n ? "%02x " : "   ", i < n ? p[off + i] : 0);
+		line[used++] = ' ';
+		for (size_t i = 0; i < n; i++)
+			line[used++] = (p[off + i] >= 0x20 && p[off + i] < 0x7f) ? (char)p[off + i] : '.';
+		line[used] = '\0';
+		kmm_printk("%-8s 0x%lx: %s\n", label, (unsigned long)(p + off), line);
+	}
+}
+
+static void print_trailer(struct kmem_cache *s, struct page *slab, void *obj)
+{
+	char *base = slab_base(slab);
+	if (s->flags & SLAB_STORE_USER) {
+		print_site("Allocated", obj_track(s, obj, TRACK_ALLOC));
+		print_site("Freed", obj_track(s, obj, TRACK_FREE));
+	}
+	kmm_printk("INFO: Slab 0x%lx objects=%u used=%u fp=0x%lx flags=0x%lx\n",
+		   (unsigned long)slab, slab->objects, slab->inuse,
+		   (unsigned long)slab->freelist, slab->flags);
+	kmm_printk("INFO: Object 0x%lx @offset=%lu fp=0x%lx\n\n", (unsigned long)obj,
+		   (unsigned long)((char *)obj - base),
+		   (unsigned long)*freeptr_addr(s, obj));
+	if (s->flags & SLAB_RED_ZONE)
+		print_section("Redzone", obj_left_rz(s, obj), s->red_left_pad);
+	print_section("Object", obj, s->object_size < 256 ? s->object_size : 256);
+	if (s->flags & SLAB_RED_ZONE)
+		print_section("Redzone", (char *)obj + s->object_size,
+			      s->inuse - s->object_size);
+}
+
+/* Are len bytes at start all `value`?  Report, repair, false if not. */
+static bool check_bytes_and_report(struct kmem_cache *s, struct page *slab, void *obj,
+				   const char *what, unsigned char *start,
+				   unsigned char value, size_t len)
+{
+	unsigned char *fault = NULL, *end = start;
+	for (size_t i = 0; i < len; i++) {
+		if (start[i] != value) {
+			if (!fault)
+				fault = start + i;
+			end = start + i + 1;
+		}
+	}
+	if (!fault)
+		return true;
+	char title[96];
+	snprintf(title, sizeof(title), "%s overwritten", what);
+	slab_bug(s, title);
+	kmm_printk("INFO: 0x%lx-0x%lx @offset=%lu. First byte 0x%x instead of 0x%x\n",
+		   (unsigned long)fault, (unsigned long)(end - 1),
+		   (unsigned long)(fault - (unsigned char *)slab_base(slab)), fault[0], value);
+	print_trailer(s, slab, obj);
+	memset(fault, value, (size_t)(end - fault));
+	kmm_printk("FIX %s: Restoring %s 0x%lx-0x%lx=0x%x\n\n", s->name, what,
+		   (unsigned long)fault, (unsigned long)(end - 1), value);
+	return false;
+}
+
+/* Red zones (and, for a free object, poison) as `active` says. */
+static bool check_object(struct kmem_cache *s, struct page *slab, void *obj, bool active)
+{
+	unsigned char val = active ? SLUB_RED_ACTIVE : SLUB_RED_INACTIVE;
+	bool ok = true;
+	if (s->flags & SLAB_RED_ZONE) {
+		ok &= check_bytes_and_report(s, slab, obj, "Left Redzone", obj_left_rz(s, obj),
+					     val, s->red_left_pad);
+		ok &= check_bytes_and_report(s, slab, obj, "Right Redzone",
+					     (unsigned char *)obj + s->object_size, val,
+					     s->inuse - s->object_size);
+	}
+	if (!active && poisons(s)) {
+		ok &= check_bytes_and_report(s, slab, obj, "Poison", obj, POISON_FREE,
+					     s->object_size - 1);
+		ok &= check_bytes_and_report(s, slab, obj, "Poison",
+					     (unsigned char *)obj + s->object_size - 1,
+					     POISON_END, 1);
+	}
+	return ok;
+}
+
+static void slab_err(struct kmem_cache *s, struct page *slab, void *obj, const char *fmt,
+		     const void *arg)
+{
+	char title[160];
+	snprintf(title, sizeof(title), fmt, arg);
+	slab_bug(s, title);
+	if (slab && obj)
+		print_trailer(s, slab, obj);
+}
+
+bool debug_alloc_check(struct kmem_cache *s, struct page *slab, void *obj,
+		       unsigned long caller)
+{
+	bool ok = check_object(s, slab, obj, false);
+	debug_init_object(s, obj, true);
+	if (s->flags & SLAB_STORE_USER)
+		set_track(s, obj, TRACK_ALLOC, caller);
+	return ok;
+}
+
+static bool on_freelist(struct kmem_cache *s, struct page *slab, const void *obj)
+{
+	unsigned int n = 0;
+	for (void *f = slab->freelist; f && n <= slab->objects; f = *freeptr_addr(s, f), n++)
+		if (f == obj)
+			return true;
+	return false;
+}
+
+bool debug_free_check(struct kmem_cache *s, struct page *slab, void *obj,
+		      unsigned long caller)
+{
+	char *base = slab_base(slab);
+	if (s->flags & SLAB_CONSISTENCY_CHECKS) {
+		unsigned long off = (unsigned long)((char *)obj - base) - s->red_left_pad;
+		if ((char *)obj < base + s->red_left_pad || off % s->size ||
+		    off / s->size >= slab->objects) {
+			slab_err(s, slab, NULL, "Invalid object pointer 0x%p", obj);
+			kmm_printk("FIX %s: Object at 0x%lx not freed\n\n", s->name,
+				   (unsigned long)obj);
+			return false;
+		}
+		if (on_freelist(s, slab, obj)) {
+			slab_err(s, slab, obj, "Object already free%s", "");
+			kmm_printk("FIX %s: Object at 0x%lx not freed\n\n", s->name,
+				   (unsigned long)obj);
+			return false;
+		}
+	}
+	if (!check_object(s, slab, obj, true)) {
+		kmm_printk("FIX %s: Object at 0x%lx not freed\n\n", s->name,
+			   (unsigned long)obj);
+		return false;
+	}
+	if (s->flags & SLAB_STORE_USER)
+		set_track(s, obj, TRACK_FREE, caller);
+	debug_init_object(s, obj, false);
+	return true;
+}
+
+void debug_report_wrong_cache(struct kmem_cache *s, const void *obj,
+			      struct kmem_cache *owner)
+{
+	kmm_printk("kmem_cache_free: Wrong slab cache. %s but object 0x%lx is from %s\n",
+		   s->name, (unsigned long)obj, owner ? owner->name : "(none)");
+}
+
+void debug_report_not_slab(struct kmem_cache *s, const void *obj)
+{
+	slab_err(s, NULL, NULL, "Invalid object pointer 0x%p", obj);
+	kmm_printk("INFO: 0x%lx is not in a slab\n", (unsigned long)obj);
+}
+
+/* kmm_check of a debug slab (node lock held): every object's zones. */
+int debug_check_slab_locked(struct kmem_cache *s, struct page *slab)
+{
+	unsigned char is_free[4096 / 8 + 1];
+	int problems = 0;
+	char *base = slab_base(slab);
+	if (slab->objects > sizeof(is_free) * 8)
+		return 0;
+	memset(is_free, 0, sizeof(is_free));
+	for (void *f = slab->freelist; f; f = *freeptr_addr(s, f)) {
+		unsigned long i = ((unsigned long)((char *)f - base) - s->red_left_pad) / s->size;
+		if (i < slab->objects)
+			is_free[i / 8] |= (unsigned char)(1u << (i % 8));
+	}
+	for (unsigned int i = 0; i < slab->objects; i++) {
+		void *obj = base + (size_t)i * s->size + s->red_left_pad;
+		bool free = is_free[i / 8] & (1u << (i % 8));
+		if (!check_object(s, slab, obj, !free))
+			problems++;
+	}
+	return problems;
+}

@@ -1,0 +1,1114 @@
+/*
+ * vmalloc.c - virtually contiguous memory: vmap areas in the vmalloc range,
+ * their backing frames, lazy purge, vmap(), and the vmallocinfo dump.
+ *
+ * 1. THE VMALLOC AREA
+ *
+ * VMALLOC_START .. VMALLOC_END is one host reservation of its own, four
+ * times mem= (at least 1 GiB), aligned to 1 GiB, MAP_NORESERVE, so that
+ * is_vmalloc_addr() is one subtraction and one compare.  Every byte of it
+ * belongs to exactly one vmap_area, in one of three trees (vmap.h): free,
+ * busy, or purge (freed, waiting to be unmapped).  Each busy area is
+ * followed by a guard page that it owns; size in vmallocinfo includes it,
+ * as the kernel's.
+ *
+ * 2. PLACEMENT: first fit, lowest address, O(log n)
+ *
+ * The free tree is augmented with subtree_max_size (vmap_tree.c), so the
+ * lowest free range that holds size + guard (+ alignment slack) is found
+ * in one descent; the range is split into at most three pieces.  Busy
+ * areas are looked up by start address in the busy tree (vfree, vrealloc,
+ * find_vmap_area).  Descriptors come from a private pool carved out of
+ * order-0 frames (alloc_page), never from the slab allocator: the slab
+ * allocator may itself call vmalloc, and it is never called under
+ * vmap_area_lock.
+ *
+ * 3. BACKING
+ *
+ * An area of n pages is backed by n order-0 frames from the buddy
+ * allocator, HighMem first when there is HighMem (the kernel's
+ * GFP_HIGHUSER-like __GFP_HIGHMEM for vmalloc pages), each recorded in the
+ * software page table (pgtable.c), so vmalloc_to_page() answers for every
+ * mapped address.  Allocating one frame at a time is what lets a 64 MiB
+ * vmalloc succeed when no block of order 1 is free.
+ *
+ *   anon (default)  the vmalloc reservation is private anonymous memory
+ *                   and holds the bytes itself: the frames are the
+ *                   accounting and the identity (vmalloc_to_page, meminfo),
+ *                   and a frame's direct-map alias is NOT coherent with its
+ *                   vmalloc address, as on a CPU with aliasing (VIVT)
+ *                   caches.  The whole range stays one host mapping (the
+ *                   host allows only vm.max_map_count = 65530 of them);
+ *                   freed ranges are dropped with MADV_DONTNEED when
+ *                   purged, so a range taken from the free tree reads as
+ *                   zeroes (vzalloc needs no memset).  fork() gives the
+ *                   child a copy-on-write copy, as glibc malloc does.
+ *                   vmap() of existing pages cannot alias them: it copies
+ *                   the frames' bytes in, and vunmap() copies them back,
+ *                   the user-space analogue of flush_kernel_vmap_range()
+ *                   on an aliasing cache.  Between the two, writes through
+ *                   the mapping are not seen through page_address().
+ *   phys=memfd      the reservation is PROT_NONE, and each area's frames
+ *                   are mapped MAP_SHARED|MAP_FIXED from the memfd at their
+ *                   physical offset (runs of contiguous frames as one
+ *                   mapping; frames are taken 8 at a time when possible to
+ *                   make runs), so every alias of a frame is coherent, vmap
+ *                   included, and guard pages fault.  Unmapping maps
+ *                   PROT_NONE anonymous memory back over the range.  A
+ *                   forked child shares these bytes with its parent.
+ *
+ * 4. FREEING: frames at once, address space lazily
+ *
+ * vfree() clears the page table and gives the frames back at once; the
+ * virtual range goes to the purge tree (merged with its neighbours) and
+ * vmap_lazy_nr grows.  Past lazy_max_pages (8 MiB times fls(nr_cpus)), or
+ * when an allocation finds no room, or on
+ * vm_unmap_aliases(), purge_vmap_area_lazy() detaches the whole purge
+ * tree, unmaps its ranges from the host with no lock held (one madvise or
+ * mmap per merged range), then merges them into the free tree.
+ * The kernel batches 32 MiB per fls(cpus) to save TLB shootdowns; here
+ * what a lazy byte costs is host memory that stays resident and, when
+ * reused, cold in the cache: with 32 MiB a 64 KiB vmalloc/vfree pair cost
+ * 24 us against 15 us with 8 MiB (bench/run-vmalloc.sh), while the
+ * madvise calls saved stay few (one per merged range).
+ *
+ * 5. LOCKING (internal.h lock order, #5)
+ *
+ *   vmap_purge_lock  serialises purges; taken before vmap_area_lock
+ *   vmap_area_lock   the three trees, the descriptor pool, page-table
+ *                    creation, vmap_lazy_nr, the busy fields of areas
+ *
+ * Frames are allocated with no lock held (an allocation may wait, with
+ * __GFP_NOFAIL); page tables and pool pages are allocated under
+ * vmap_area_lock (order 0, without waiting: the pcp and zone locks are below
+ * it); frames are freed under it.  An area being filled is in the busy
+ * tree with VM_UNINITIALIZED: its owner writes its ptes and host mappings
+ * without the lock.  Page-table lookups take no lock.  Dumps copy under the
+ * lock into a private mmap buffer and print with no lock held.
+ *
+ * 6. OBSERVING: kmm_show_vmallocinfo() (/proc/vmallocinfo), VmallocTotal,
+ * VmallocUsed and PageTables in meminfo, nr_vmalloc in vmstat; kmm_check()
+ * runs vmalloc_check(): the trees' shape and augmented values, exact
+ * coverage of the range, the page table against the busy areas, and the
+ * PG_vmalloc frames against the counters.
+ *
+ * DIFFERENCES FROM THE KERNEL: one node, no per-CPU vmap blocks
+ * (vm_map_ram), no huge vmalloc mappings; the vm_struct is folded into the
+ * vmap_area, and its pages[] array is the page table (a 64 MiB area would
+ * otherwise need a 128 KiB array, itself vmalloc'ed); vmap() in anon mode
+ * copies (see 3).
+ */
+#include "config.h"
+#include <dlfcn.h>
+#include <errno.h>
+#include <link.h>
+#include <string.h>
+#include <sys/mman.h>
+#include "vmap.h"
+
+#define LAZY_MAX_BYTES (8UL << 20)      /* times fls(nr_cpus); see 4. */
+#define MEMFD_FRAME_ORDER 3            /* frames taken 8 at a time in memfd mode */
+
+static struct {
+	pthread_mutex_t purge_lock;    /* vmap_purge_lock */
+	pthread_mutex_t lock;          /* vmap_area_lock; protects all below */
+	struct vmap_area *free_root;   /* free ranges, augmented */
+	struct vmap_area *busy_root;   /* areas handed out */
+	struct vmap_area *purge_root;  /* freed, still mapped on the host */
+	struct vmap_area *purging_root;/* detached by the purge in progress */
+	unsigned long lazy_nr;         /* vmap_lazy_nr: pages in purge_root */
+	unsigned long lazy_max;        /* lazy_max_pages() */
+	struct vmap_area *pool;        /* spare descriptors, linked by ->right */
+	unsigned long pool_nr;         /* descriptors in the pool */
+	unsigned long pool_pages;      /* frames carved into descriptors */
+	unsigned long nr_purges;       /* purges done */
+	bool memfd;                    /* phys=memfd backing */
+} vmst = {
+	.purge_lock = PTHREAD_MUTEX_INITIALIZER,
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+};
+
+static struct ratelimit_state vmalloc_rs = RATELIMIT_STATE_INIT(5, 10);
+
+/* ------------------------------------------------------------------ */
+/* Descriptor pool                                                     */
+
+static bool pool_reserve_locked(unsigned long n)
+{
+	while (vmst.pool_nr < n) {
+		struct page *page = alloc_page(GFP_KERNEL | __GFP_NOWARN);
+		if (!page)
+			return false;
+		struct vmap_area *a = page_address(page);
+		for (size_t i = 0; i < PAGE_SIZE / sizeof(*a); i++) {
+			a[i].right = vmst.pool;
+			vmst.pool = &a[i];
+			vmst.pool_nr++;
+		}
+		vmst.pool_pages++;
+	}
+	return true;
+}
+
+/* Caller made sure with pool_reserve_locked() that one is there. */
+static struct vmap_area *pool_get_locked(void)
+{
+	struct vmap_area *va = vmst.pool;
+	vmst.pool = va->right;
+	vmst.pool_nr--;
+	memset(va, 0, sizeof(*va));
+	return va;
+}
+
+/* Return a list of descriptors linked by ->right to the pool. */
+static void pool_put_list_locked(struct vmap_area *list)
+{
+	while (list) {
+		struct vmap_area *next = list->right;
+		list->right = vmst.pool;
+		vmst.pool = list;
+		vmst.pool_nr++;
+		list = next;
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Host mappings                                                       */
+
+static inline unsigned long pte_pfn_of(unsigned long addr)
+{
+	AO_t *pte = pgtable_pte(addr);
+	AO_t e = pte ? AO_load_acquire(pte) : 0;
+	return e ? (unsigned long)e - 1 : ~0UL;
+}
+
+/* Drop [addr, addr + len) from the host: it reads as zeroes (anon) or
+ * faults (memfd) afterwards. */
+static void host_unmap(unsigned long addr, unsigned long len)
+{
+	if (!len)
+		return;
+	if (vmst.memfd) {
+		void *p = mmap((void *)addr, len, PROT_NONE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
+		if (p == MAP_FAILED)
+			kmm_printk("vmalloc: cannot unmap %#lx-%#lx: %s\n", addr, addr + len,
+				   strerror(errno));
+	} else {
+		madvise((void *)addr, len, MADV_DONTNEED);
+	}
+}
+
+/* memfd mode: map the frames of the ptes of [addr, addr + nr pages) at
+ * their addresses, one mapping per run of contiguous frames. */
+static int host_map_frames(unsigned long addr, unsigned long nr)
+{
+	unsigned long i = 0;
+	while (i < nr) {
+		unsigned long pfn = pte_pfn_of(addr + (i << PAGE_SHIFT)), j = i + 1;
+		while (j < nr && pte_pfn_of(addr + (j << PAGE_SHIFT)) == pfn + (j - i))
+			j++;
+		void *p = mmap((void *)(addr + (i << PAGE_SHIFT)), (j - i) << PAGE_SHIFT,
+			       PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
+			       machine.mem.memfd, (off_t)PFN_PHYS(pfn));
+		if (p == MAP_FAILED)
+			return -errno;
+		i = j;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Areas                                                               */
+
+/*
+ * Take `size` bytes (guard included) aligned to `align` from the lowest
+ * free range that fits, as find_vmap_lowest_match():
+ *
+ *   free range  [ f.start ............................... f.end )
+ *   result      [ left piece ][ va: start .. end ][ right piece ]
+ *
+ * Either piece may be empty.  Returns the new area, in no tree.
+ */
+static struct vmap_area *reserve_locked(unsigned long size, unsigned long align)
+{
+	unsigned long need = size + (align > PAGE_SIZE ? align - PAGE_SIZE : 0);
+	if (!pool_reserve_locked(2))
+		return NULL;
+	struct vmap_area *f = vt_lowest_fit(vmst.free_root, need);
+	if (!f)
+		return NULL;
+	unsigned long start = ALIGN_UP(f->va_start, align), end = start + size;
+	struct vmap_area *va;
+	vmst.free_root = vt_remove(vmst.free_root, f);
+	if (start == f->va_start && end == f->va_end) {
+		va = f;
+	} else {
+		va = pool_get_locked();
+		va->va_start = start;
+		va->va_end = end;
+		if (start > f->va_start && end < f->va_end) {
+			struct vmap_area *r = pool_get_locked();
+			r->va_start = end;
+			r->va_end = f->va_end;
+			f->va_end = start;
+			vmst.free_root = vt_insert(vmst.free_root, r);
+		} else if (start > f->va_start) {
+			f->va_end = start;
+		} else {
+			f->va_start = end;
+		}
+		vmst.free_root = vt_insert(vmst.free_root, f);
+	}
+	va->flags = 0;
+	va->nr_pages = 0;
+	va->requested_size = 0;
+	va->caller = NULL;
+	return va;
+}
+
+/* Give a range that was never exposed (nothing written, nothing mapped)
+ * straight back to the free tree. */
+static void release_unused_locked(struct vmap_area *va)
+{
+	struct vmap_area *spare = NULL;
+	vmst.free_root = vt_insert_merge(vmst.free_root, va, &spare);
+	pool_put_list_locked(spare);
+}
+
+/* Queue a range for lazy unmapping; true when a purge is due. */
+static bool queue_lazy_locked(struct vmap_area *va)
+{
+	struct vmap_area *spare = NULL;
+	vmst.lazy_nr += va_size(va) >> PAGE_SHIFT;
+	va->flags = 0;
+	vmst.purge_root = vt_insert_merge(vmst.purge_root, va, &spare);
+	pool_put_list_locked(spare);
+	return vmst.lazy_nr > vmst.lazy_max;
+}
+
+static void purge_unmap_all(struct vmap_area *n)
+{
+	if (!n)
+		return;
+	purge_unmap_all(n->left);
+	host_unmap(n->va_start, va_size(n));
+	purge_unmap_all(n->right);
+}
+
+/* Post order: a node's links are read before it is reinserted. */
+static void purge_merge_locked(struct vmap_area *n)
+{
+	if (!n)
+		return;
+	struct vmap_area *l = n->left, *r = n->right;
+	purge_merge_locked(l);
+	purge_merge_locked(r);
+	release_unused_locked(n);
+}
+
+/*
+ * purge_vmap_area_lazy(): unmap every lazily freed range and make it
+ * reusable.  With wait = false it gives up if another purge is running
+ * (that one will do the work); with wait = true it waits, then purges what
+ * has been queued since.
+ */
+static void purge_vmap_area_lazy(bool wait)
+{
+	if (wait)
+		pthread_mutex_lock(&vmst.purge_lock);
+	else if (pthread_mutex_trylock(&vmst.purge_lock) != 0)
+		return;
+	pthread_mutex_lock(&vmst.lock);
+	struct vmap_area *root = vmst.purge_root;
+	vmst.purge_root = NULL;
+	vmst.purging_root = root;
+	vmst.lazy_nr = 0;
+	pthread_mutex_unlock(&vmst.lock);
+	if (root) {
+		purge_unmap_all(root);
+		pthread_mutex_lock(&vmst.lock);
+		vmst.purging_root = NULL;
+		purge_merge_locked(root);
+		vmst.nr_purges++;
+		pthread_mutex_unlock(&vmst.lock);
+	}
+	pthread_mutex_unlock(&vmst.purge_lock);
+}
+
+/*
+ * Reserve an area of `size` bytes plus a guard page and create its page
+ * tables; it enters the busy tree with `flags` (VM_UNINITIALIZED set).
+ * When there is no room, purge the lazily freed ranges and try again once.
+ */
+static struct vmap_area *get_area(unsigned long size, unsigned long align,
+				  unsigned int flags, const void *caller)
+{
+	struct vmap_area *va;
+	pthread_mutex_lock(&vmst.lock);
+	for (int tries = 0; !(va = reserve_locked(size + PAGE_SIZE, align)); tries++) {
+		bool lazy = vmst.lazy_nr || vmst.purging_root;
+		pthread_mutex_unlock(&vmst.lock);
+		if (tries || !lazy)
+			return NULL;
+		purge_vmap_area_lazy(true);
+		pthread_mutex_lock(&vmst.lock);
+	}
+	if (pgtable_populate_locked(va->va_start, size) != 0) {
+		release_unused_locked(va);
+		pthread_mutex_unlock(&vmst.lock);
+		return NULL;
+	}
+	va->flags = flags | VM_UNINITIALIZED;
+	va->caller = caller;
+	vmst.busy_root = vt_insert(vmst.busy_root, va);
+	pthread_mutex_unlock(&vmst.lock);
+	return va;
+}
+
+/* Clear the ptes of pages [from, to) of va; free the frames of a vmalloc
+ * area; copy a vmap area's bytes back to its frames in anon mode. */
+static void unmap_pages_locked(struct vmap_area *va, unsigned long from, unsigned long to)
+{
+	long freed = 0;
+	for (unsigned long i = from; i < to; i++) {
+		unsigned long addr = va->va_start + (i << PAGE_SHIFT);
+		AO_t *pte = pgtable_pte(addr);
+		AO_t e = pte ? AO_load(pte) : 0;
+		if (!e)
+			continue;
+		unsigned long pfn = (unsigned long)e - 1;
+		AO_store(pte, 0);
+		if (va->flags & VM_ALLOC) {
+			struct page *page = page_of(pfn);
+			page_clear_flag(page, PG_vmalloc);
+			__free_page(page);
+			freed++;
+		} else if (!vmst.memfd && !(va->flags & VM_UNINITIALIZED)) {
+			memcpy(pfn_to_kaddr_raw(pfn), (void *)addr, PAGE_SIZE);
+		}
+	}
+	if (freed && !(va->flags & VM_UNINITIALIZED))
+		kmm_stat_add(NR_VMALLOC, -freed);
+}
+
+static gfp_t frame_gfp(gfp_t gfp)
+{
+	gfp_t g = (gfp & ~__GFP_COMP) | __GFP_NOWARN;
+	if (!(gfp & (__GFP_DMA | __GFP_DMA32)))
+		g |= __GFP_HIGHMEM;
+	if (!vmst.memfd)
+		g &= ~__GFP_ZERO;           /* the anon mapping holds the bytes */
+	return g;
+}
+
+/*
+ * Back pages [from, to) of va with frames; no lock held (va is ours,
+ * VM_UNINITIALIZED).  Returns the page index reached: `to` on success.
+ */
+static unsigned long alloc_frames(struct vmap_area *va, unsigned long from,
+				  unsigned long to, gfp_t gfp)
+{
+	gfp_t g = frame_gfp(gfp);
+	bool try_order = vmst.memfd;
+	unsigned long i = from;
+	while (i < to) {
+		struct page *page = NULL;
+		unsigned long n = 1;
+		if (try_order && to - i >= (1UL << MEMFD_FRAME_ORDER)) {
+			page = alloc_pages((g | __GFP_NORETRY) & ~__GFP_NOFAIL, MEMFD_FRAME_ORDER);
+			if (page) {
+				n = 1UL << MEMFD_FRAME_ORDER;
+				for (unsigned long k = 1; k < n; k++)
+					set_page_count(page + k, 1);   /* split_page() */
+			} else {
+				try_order = false;
+			}
+		}
+		if (!page)
+			page = alloc_page(g);
+		if (!page)
+			break;
+		for (unsigned long k = 0; k < n; k++, i++) {
+			page_set_flag(page + k, PG_vmalloc);
+			AO_store_release(pgtable_pte(va->va_start + (i << PAGE_SHIFT)),
+					 (AO_t)(pfn_of(page + k) + 1));
+		}
+	}
+	return i;
+}
+
+/* Change the end of a busy area (vrealloc): its key stays, its size
+ * changes, so it is reinserted to keep the augmented values right. */
+static void busy_set_end_locked(struct vmap_area *va, unsigned long end)
+{
+	vmst.busy_root = vt_remove(vmst.busy_root, va);
+	va->va_end = end;
+	vmst.busy_root = vt_insert(vmst.busy_root, va);
+}
+
+/* Mark a filled area ready. */
+static void area_ready(struct vmap_area *va, unsigned long nr_pages, unsigned long size)
+{
+	pthread_mutex_lock(&vmst.lock);
+	va->nr_pages = nr_pages;
+	va->requested_size = size;
+	va->flags &= ~VM_UNINITIALIZED;
+	pthread_mutex_unlock(&vmst.lock);
+	if (va->flags & VM_ALLOC)
+		kmm_stat_add(NR_VMALLOC, (long)nr_pages);
+}
+
+/* Undo a failed get_area() + fill of `filled` pages. */
+static void area_abort(struct vmap_area *va, unsigned long filled, bool mapped)
+{
+	pthread_mutex_lock(&vmst.lock);
+	vmst.busy_root = vt_remove(vmst.busy_root, va);
+	unmap_pages_locked(va, 0, filled);
+	if (mapped)
+		queue_lazy_locked(va);
+	else
+		release_unused_locked(va);
+	pthread_mutex_unlock(&vmst.lock);
+}
+
+static void warn_vmalloc(gfp_t gfp, const char *what, unsigned long size)
+{
+	if (!(gfp & __GFP_NOWARN) && kmm_ratelimit(&vmalloc_rs))
+		kmm_printk("%s: vmalloc error: size %lu, %s\n", program_invocation_short_name,
+			   size, what);
+}
+
+/* __vmalloc_node_range(): the one allocation path. */
+static void *vmalloc_area(unsigned long size, unsigned long align, gfp_t gfp,
+			  const void *caller)
+{
+	static AO_t warned_zero;
+	kmm_ensure_booted();
+	if (unlikely(!size)) {
+		if (!(gfp & __GFP_NOWARN) && !AO_fetch_and_add1(&warned_zero))
+			kmm_printk("WARNING: vmalloc of size 0 (caller %p)\n", caller);
+		return NULL;
+	}
+	unsigned long real = size;
+	size = PAGE_ALIGN(size);
+	unsigned long nr = size >> PAGE_SHIFT;
+	if (size < real || nr > machine.mem.max_pfn) {
+		warn_vmalloc(gfp, "exceeds total pages", real);
+		return NULL;
+	}
+	struct vmap_area *va = get_area(size, align, VM_ALLOC, caller);
+	if (!va) {
+		warn_vmalloc(gfp, "vm_struct allocation failed", real);
+		return NULL;
+	}
+	unsigned long got = alloc_frames(va, 0, nr, gfp);
+	if (got < nr) {
+		area_abort(va, got, false);
+		warn_vmalloc(gfp, "failed to allocate pages", real);
+		return NULL;
+	}
+	if (vmst.memfd && host_map_frames(va->va_start, nr) != 0) {
+		area_abort(va, nr, true);
+		warn_vmalloc(gfp, "failed to map pages (vm.max_map_count?)", real);
+		return NULL;
+	}
+	area_ready(va, nr, real);
+	return (void *)va->va_start;
+}
+
+/* Remove a busy area by start address: vfree() and vunmap(). */
+static void free_area(const void *addr, const char *who)
+{
+	unsigned long a = (unsigned long)addr;
+	struct vmap_area *va = NULL;
+	bool purge = false;
+	if (is_vmalloc_addr(addr)) {
+		pthread_mutex_lock(&vmst.lock);
+		va = vt_find(vmst.busy_root, a);
+		if (va && !(va->flags & VM_UNINITIALIZED)) {
+			vmst.busy_root = vt_remove(vmst.busy_root, va);
+			unmap_pages_locked(va, 0, va->nr_pages);
+			purge = queue_lazy_locked(va);
+		} else {
+			va = NULL;
+		}
+		pthread_mutex_unlock(&vmst.lock);
+	}
+	if (!va) {
+		if (kmm_ratelimit(&vmalloc_rs))
+			kmm_printk("WARNING: Trying to %s() nonexistent vm area (%p)\n", who, addr);
+		return;
+	}
+	if (purge)
+		purge_vmap_area_lazy(false);
+}
+
+/* ------------------------------------------------------------------ */
+/* Public API                                                          */
+
+KMM_EXPORT bool is_vmalloc_addr(const void *addr)
+{
+	return (unsigned long)addr - kmm_vmalloc_start < kmm_vmalloc_end - kmm_vmalloc_start;
+}
+
+KMM_EXPORT void *__vmalloc(unsigned long size, gfp_t gfp)
+{
+	return vmalloc_area(size, PAGE_SIZE, gfp, __builtin_return_address(0));
+}
+
+KMM_EXPORT void *vmalloc(unsigned long size)
+{
+	return vmalloc_area(size, PAGE_SIZE, GFP_KERNEL, __builtin_return_address(0));
+}
+
+KMM_EXPORT void *vzalloc(unsigned long size)
+{
+	return vmalloc_area(size, PAGE_SIZE, GFP_KERNEL | __GFP_ZERO,
+			    __builtin_return_address(0));
+}
+
+KMM_EXPORT void *vmalloc_node(unsigned long size, int node)
+{
+	(void)node;                         /* one node */
+	return vmalloc_area(size, PAGE_SIZE, GFP_KERNEL, __builtin_return_address(0));
+}
+
+KMM_EXPORT void *vmalloc_32(unsigned long size)
+{
+	return vmalloc_area(size, PAGE_SIZE, GFP_KERNEL | __GFP_DMA32,
+			    __builtin_return_address(0));
+}
+
+KMM_EXPORT void vfree(const void *addr)
+{
+	if (addr)
+		free_area(addr, "vfree");
+}
+
+KMM_EXPORT void vunmap(const void *addr)
+{
+	if (addr)
+		free_area(addr, "vunmap");
+}
+
+KMM_EXPORT void vm_unmap_aliases(void)
+{
+	kmm_ensure_booted();
+	purge_vmap_area_lazy(true);
+}
+
+KMM_EXPORT struct page *vmalloc_to_page(const void *addr)
+{
+	if (!is_vmalloc_addr(addr))
+		return NULL;
+	unsigned long pfn = pte_pfn_of((unsigned long)addr);
+	return pfn == ~0UL ? NULL : page_of(pfn);
+}
+
+KMM_EXPORT unsigned long vmalloc_to_pfn(const void *addr)
+{
+	struct page *page = vmalloc_to_page(addr);
+	return page ? pfn_of(page) : 0;
+}
+
+/*
+ * vrealloc(): shrink in place (frames past the new end freed, the tail of
+ * the range queued for lazy unmapping), grow in place when the range that
+ * follows the area is free, else allocate, copy and free.
+ */
+KMM_EXPORT void *vrealloc(const void *p, size_t size, gfp_t gfp)
+{
+	const void *caller = __builtin_return_address(0);
+	unsigned long a = (unsigned long)p;
+	if (!p)
+		return vmalloc_area(size, PAGE_SIZE, gfp, caller);
+	if (!size) {
+		vfree(p);
+		return NULL;
+	}
+	unsigned long new_size = PAGE_ALIGN(size), nr = new_size >> PAGE_SHIFT;
+	if (new_size < size || nr > machine.mem.max_pfn) {
+		warn_vmalloc(gfp, "exceeds total pages", size);
+		return NULL;
+	}
+	struct vmap_area *va = NULL;
+	if (is_vmalloc_addr(p)) {
+		pthread_mutex_lock(&vmst.lock);
+		va = vt_find(vmst.busy_root, a);
+		if (va && (va->flags & (VM_ALLOC | VM_UNINITIALIZED)) != VM_ALLOC)
+			va = NULL;
+		if (!va)
+			pthread_mutex_unlock(&vmst.lock);
+	}
+	if (!va) {
+		if (kmm_ratelimit(&vmalloc_rs))
+			kmm_printk("WARNING: Trying to vrealloc() nonexistent vm area (%p)\n", p);
+		return NULL;
+	}
+	unsigned long old_nr = va->nr_pages, old_size = va->requested_size;
+
+	if (nr <= old_nr) {                 /* shrink in place */
+		unsigned long guard = a + new_size, tail = guard + PAGE_SIZE;
+		unsigned long old_end = va->va_end;
+		bool queued = false, purge = false;
+		unmap_pages_locked(va, nr, old_nr);
+		va->nr_pages = nr;
+		va->requested_size = size;
+		if (tail < old_end && pool_reserve_locked(1)) {
+			struct vmap_area *t = pool_get_locked();
+			t->va_start = tail;
+			t->va_end = old_end;
+			busy_set_end_locked(va, tail);
+			purge = queue_lazy_locked(t);
+			queued = true;
+		}
+		pthread_mutex_unlock(&vmst.lock);
+		/* The new guard page (and any tail kept as slack) must not keep
+		 * pointing at freed frames. */
+		host_unmap(guard, (queued ? tail : old_end) - guard);
+		if (purge)
+			purge_vmap_area_lazy(false);
+		return (void *)p;
+	}
+
+	unsigned long need_end = a + new_size + PAGE_SIZE;
+	if (va->va_end < need_end) {        /* grow into the following free range */
+		struct vmap_area *next = vt_find(vmst.free_root, va->va_end);
+		if (!next || next->va_end < need_end || !pool_reserve_locked(1)) {
+			pthread_mutex_unlock(&vmst.lock);
+			goto move;
+		}
+		vmst.free_root = vt_remove(vmst.free_root, next);
+		if (next->va_end == need_end) {
+			struct vmap_area *spare = next;
+			spare->right = NULL;
+			pool_put_list_locked(spare);
+		} else {
+			next->va_start = need_end;
+			vmst.free_root = vt_insert(vmst.free_root, next);
+		}
+		busy_set_end_locked(va, need_end);
+	}
+	if (pgtable_populate_locked(a + (old_nr << PAGE_SHIFT), (nr - old_nr) << PAGE_SHIFT)) {
+		pthread_mutex_unlock(&vmst.lock);
+		warn_vmalloc(gfp, "page table allocation failed", size);
+		return NULL;
+	}
+	va->flags |= VM_UNINITIALIZED;
+	pthread_mutex_unlock(&vmst.lock);
+
+	unsigned long got = alloc_frames(va, old_nr, nr, gfp);
+	int err = got < nr ? -ENOMEM : 0;
+	if (!err && vmst.memfd)
+		err = host_map_frames(a + (old_nr << PAGE_SHIFT), nr - old_nr);
+	if (err) {
+		pthread_mutex_lock(&vmst.lock);
+		unmap_pages_locked(va, old_nr, got);
+		va->flags &= ~VM_UNINITIALIZED;
+		pthread_mutex_unlock(&vmst.lock);
+		if (vmst.memfd)
+			host_unmap(a + (old_nr << PAGE_SHIFT), (nr - old_nr) << PAGE_SHIFT);
+		warn_vmalloc(gfp, "failed to allocate pages", size);
+		return NULL;
+	}
+	if (gfp & __GFP_ZERO)
+		memset((char *)p + old_size, 0, new_size - old_size);
+	pthread_mutex_lock(&vmst.lock);
+	va->nr_pages = nr;
+	va->requested_size = size;
+	va->flags &= ~VM_UNINITIALIZED;
+	pthread_mutex_unlock(&vmst.lock);
+	kmm_stat_add(NR_VMALLOC, (long)(nr - old_nr));
+	return (void *)p;
+
+move:;
+	void *n = vmalloc_area(size, PAGE_SIZE, gfp, caller);
+	if (!n)
+		return NULL;
+	memcpy(n, p, old_size < size ? old_size : size);
+	vfree(p);
+	return n;
+}
+
+KMM_EXPORT void *vmap(struct page **pages, unsigned int count, unsigned long flags,
+		      pgprot_t prot)
+{
+	const void *caller = __builtin_return_address(0);
+	(void)prot;                         /* everything is mapped read-write */
+	kmm_ensure_booted();
+	if (!pages || !count || count > machine.mem.max_pfn)
+		return NULL;
+	for (unsigned int i = 0; i < count; i++) {
+		if (pages[i] < machine.mem.mem_map ||
+		    pages[i] >= machine.mem.mem_map + machine.mem.max_pfn) {
+			kmm_printk("WARNING: vmap(): pages[%u] = %p is not a page\n", i,
+				   (void *)pages[i]);
+			return NULL;
+		}
+	}
+	unsigned long size = (unsigned long)count << PAGE_SHIFT;
+	struct vmap_area *va = get_area(size, PAGE_SIZE,
+					(unsigned int)(VM_MAP | (flags & VM_USERMAP)), caller);
+	if (!va)
+		return NULL;
+	for (unsigned int i = 0; i < count; i++)
+		AO_store_release(pgtable_pte(va->va_start + ((unsigned long)i << PAGE_SHIFT)),
+				 (AO_t)(pfn_of(pages[i]) + 1));
+	if (vmst.memfd) {
+		if (host_map_frames(va->va_start, count) != 0) {
+			area_abort(va, count, true);
+			return NULL;
+		}
+	} else {
+		for (unsigned int i = 0; i < count; i++)
+			memcpy((char *)va->va_start + ((unsigned long)i << PAGE_SHIFT),
+			       pfn_to_kaddr_raw(pfn_of(pages[i])), PAGE_SIZE);
+	}
+	area_ready(va, count, size);
+	return (void *)va->va_start;
+}
+
+/* ------------------------------------------------------------------ */
+/* White-box helpers                                                   */
+
+struct vmap_area *find_vmap_area(unsigned long addr)
+{
+	pthread_mutex_lock(&vmst.lock);
+	struct vmap_area *va = vt_find_containing(vmst.busy_root, addr);
+	pthread_mutex_unlock(&vmst.lock);
+	return va;
+}
+
+unsigned long vmalloc_overhead_pages(void)
+{
+	pthread_mutex_lock(&vmst.lock);
+	unsigned long n = vmst.pool_pages + pgtable_nr_pages();
+	pthread_mutex_unlock(&vmst.lock);
+	return n;
+}
+
+unsigned long vmalloc_largest_free(void)
+{
+	pthread_mutex_lock(&vmst.lock);
+	unsigned long n = vmst.free_root ? vmst.free_root->subtree_max_size : 0;
+	pthread_mutex_unlock(&vmst.lock);
+	return n;
+}
+
+void vmalloc_tree_heights(int *busy, int *free_tree)
+{
+	pthread_mutex_lock(&vmst.lock);
+	*busy = vmst.busy_root ? vmst.busy_root->height : 0;
+	*free_tree = vmst.free_root ? vmst.free_root->height : 0;
+	pthread_mutex_unlock(&vmst.lock);
+}
+
+unsigned long vmalloc_lazy_pages(void)
+{
+	pthread_mutex_lock(&vmst.lock);
+	unsigned long n = vmst.lazy_nr;
+	pthread_mutex_unlock(&vmst.lock);
+	return n;
+}
+
+/* ------------------------------------------------------------------ */
+/* /proc/vmallocinfo                                                   */
+
+struct vinfo {
+	unsigned long start, end, nr_pages;
+	unsigned int flags;             /* 0: unpurged */
+	const void *caller;
+};
+
+struct vinfo_buf {
+	struct vinfo *v;
+	size_t n, cap;
+};
+
+static bool vinfo_add(struct vmap_area *va, void *arg)
+{
+	struct vinfo_buf *b = arg;
+	if (b->n == b->cap)
+		return false;
+	b->v[b->n++] = (struct vinfo){ va->va_start, va->va_end, va->nr_pages,
+				       va->flags, va->caller };
+	return true;
+}
+
+static bool count_node(struct vmap_area *va, void *arg)
+{
+	(void)va;
+	(*(size_t *)arg)++;
+	return true;
+}
+
+static void print_caller(FILE *f, const void *caller)
+{
+	Dl_info info;
+	const ElfW(Sym) *sym = NULL;
+	if (caller && dladdr1(caller, &info, (void **)&sym, RTLD_DL_SYMENT) && info.dli_sname)
+		fprintf(f, " %s+0x%lx/0x%lx", info.dli_sname,
+			(unsigned long)((const char *)caller - (const char *)info.dli_saddr),
+			sym ? (unsigned long)sym->st_size : 0UL);
+	else if (caller)
+		fprintf(f, " 0x%lx", (unsigned long)caller);
+}
+
+KMM_EXPORT void kmm_show_vmallocinfo(FILE *f)
+{
+	struct vinfo_buf b = { NULL, 0, 0 };
+	size_t count = 0;
+	kmm_ensure_booted();
+	pthread_mutex_lock(&vmst.lock);
+	vt_walk(vmst.busy_root, count_node, &count);
+	vt_walk(vmst.purge_root, count_node, &count);
+	vt_walk(vmst.purging_root, count_node, &count);
+	pthread_mutex_unlock(&vmst.lock);
+
+	/* Room for areas created meanwhile; more are left out. */
+	size_t bytes = PAGE_ALIGN((count + 64) * sizeof(struct vinfo));
+	void *mem = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (mem == MAP_FAILED)
+		return;
+	b.v = mem;
+	b.cap = count + 64;
+	pthread_mutex_lock(&vmst.lock);
+	vt_walk(vmst.busy_root, vinfo_add, &b);
+	vt_walk(vmst.purge_root, vinfo_add, &b);
+	vt_walk(vmst.purging_root, vinfo_add, &b);
+	pthread_mutex_unlock(&vmst.lock);
+
+	for (size_t i = 0; i < b.n; i++) {
+		const struct vinfo *v = &b.v[i];
+		if (!(v->flags & (VM_ALLOC | VM_MAP))) {
+			fprintf(f, "0x%016lx-0x%016lx %7lu unpurged vm_area\n", v->start, v->end,
+				v->end - v->start);
+			continue;
+		}
+		fprintf(f, "0x%016lx-0x%016lx %7lu", v->start, v->end, v->end - v->start);
+		print_caller(f, v->caller);
+		if (v->nr_pages)
+			fprintf(f, " pages=%lu", v->nr_pages);
+		if (v->flags & VM_ALLOC)
+			fputs(" vmalloc", f);
+		if (v->flags & VM_MAP)
+			fputs(" vmap", f);
+		if (v->flags & VM_USERMAP)
+			fputs(" user", f);
+		if ((v->flags & VM_ALLOC) && v->nr_pages)
+			fprintf(f, " N0=%lu", v->nr_pages);
+		fputc('\n', f);
+	}
+	munmap(mem, bytes);
+}
+
+/* ------------------------------------------------------------------ */
+/* kmm_check()                                                         */
+
+struct check_ctx {
+	int problems;
+	struct vmap_area *against;      /* check_lazy: the tree to compare with */
+	unsigned long vmalloc_pages;    /* in ready VM_ALLOC areas */
+	bool uninit;                    /* some area is being filled */
+};
+
+/* True when [start, end) overlaps a node of root. */
+static bool overlaps(struct vmap_area *root, unsigned long start, unsigned long end)
+{
+	struct vmap_area *p = vt_prev(root, end);
+	return p && p->va_end > start;
+}
+
+static bool check_busy(struct vmap_area *va, void *arg)
+{
+	struct check_ctx *c = arg;
+	if (overlaps(vmst.free_root, va->va_start, va->va_end) ||
+	    overlaps(vmst.purge_root, va->va_start, va->va_end) ||
+	    overlaps(vmst.purging_root, va->va_start, va->va_end)) {
+		kmm_printk("vmalloc: check: busy area %#lx-%#lx overlaps a free or lazy range\n",
+			   va->va_start, va->va_end);
+		c->problems++;
+	}
+	if (!(va->flags & (VM_ALLOC | VM_MAP))) {
+		kmm_printk("vmalloc: check: busy area %#lx-%#lx has flags %#x\n", va->va_start,
+			   va->va_end, va->flags);
+		c->problems++;
+	}
+	if (va->flags & VM_UNINITIALIZED) {
+		c->uninit = true;
+		return true;
+	}
+	if (va_size(va) < (va->nr_pages + 1) << PAGE_SHIFT) {
+		kmm_printk("vmalloc: check: area %#lx-%#lx too small for %lu pages and a guard\n",
+			   va->va_start, va->va_end, va->nr_pages);
+		c->problems++;
+		return true;
+	}
+	for (unsigned long i = 0; i < va->nr_pages; i++) {
+		unsigned long pfn = pte_pfn_of(va->va_start + (i << PAGE_SHIFT));
+		if (pfn >= machine.mem.max_pfn) {
+			kmm_printk("vmalloc: check: area %#lx page %lu: no pte\n", va->va_start, i);
+			c->problems++;
+			continue;
+		}
+		const struct page *page = page_of(pfn);
+		if ((va->flags & VM_ALLOC) &&
+		    (!page_test_flag(page, PG_vmalloc) || page_count(page) < 1)) {
+			kmm_printk("vmalloc: check: area %#lx page %lu: pfn %#lx is not a "
+				   "vmalloc frame (flags %#lx count %d)\n", va->va_start, i, pfn,
+				   page->flags, page_count(page));
+			c->problems++;
+		}
+	}
+	if (va->flags & VM_ALLOC)
+		c->vmalloc_pages += va->nr_pages;
+	return true;
+}
+
+static bool check_lazy(struct vmap_area *va, void *arg)
+{
+	struct check_ctx *c = arg;
+	if (overlaps(c->against, va->va_start, va->va_end)) {
+		kmm_printk("vmalloc: check: lazy range %#lx-%#lx overlaps a free or lazy range\n",
+			   va->va_start, va->va_end);
+		c->problems++;
+	}
+	return true;
+}
+
+static bool check_free_adjacent(struct vmap_area *va, void *arg)
+{
+	struct check_ctx *c = arg;
+	if (c->against && c->against->va_end == va->va_start) {
+		kmm_printk("vmalloc: check: free ranges meet at %#lx unmerged\n", va->va_start);
+		c->problems++;
+	}
+	c->against = va;
+	return true;
+}
+
+static int check_pte(unsigned long addr, unsigned long pfn, void *arg)
+{
+	(void)arg;
+	struct vmap_area *va = vt_find_containing(vmst.busy_root, addr);
+	if (va && (va->flags & VM_UNINITIALIZED))
+		return 0;
+	if (!va || addr >= va->va_start + (va->nr_pages << PAGE_SHIFT)) {
+		kmm_printk("vmalloc: check: pte %#lx -> pfn %#lx outside any mapped page\n",
+			   addr, pfn);
+		return 1;
+	}
+	if (pfn >= machine.mem.max_pfn) {
+		kmm_printk("vmalloc: check: pte %#lx -> pfn %#lx beyond memory\n", addr, pfn);
+		return 1;
+	}
+	return 0;
+}
+
+int vmalloc_check(void)
+{
+	struct check_ctx c = { 0, NULL, 0, false };
+	unsigned long count = 0, bytes = 0;
+	unsigned long lo = kmm_vmalloc_start, hi = kmm_vmalloc_end;
+	if (!lo)
+		return 0;
+	pthread_mutex_lock(&vmst.lock);
+	c.problems += vt_check(vmst.free_root, "free", lo, hi, &count, &bytes);
+	c.problems += vt_check(vmst.busy_root, "busy", lo, hi, &count, &bytes);
+	c.problems += vt_check(vmst.purge_root, "purge", lo, hi, &count, &bytes);
+	c.problems += vt_check(vmst.purging_root, "purging", lo, hi, &count, &bytes);
+	if (bytes != hi - lo) {
+		kmm_printk("vmalloc: check: free, busy and lazy ranges cover %lu bytes of %lu\n",
+			   bytes, hi - lo);
+		c.problems++;
+	}
+	vt_walk(vmst.free_root, check_free_adjacent, &c);
+	vt_walk(vmst.busy_root, check_busy, &c);
+	c.against = vmst.free_root;
+	vt_walk(vmst.purge_root, check_lazy, &c);
+	vt_walk(vmst.purging_root, check_lazy, &c);
+	c.against = vmst.purging_root;
+	vt_walk(vmst.purge_root, check_lazy, &c);
+	c.problems += pgtable_walk(check_pte, NULL);
+	if (!c.uninit) {
+		unsigned long stat = (unsigned long)AO_load(&machine.stat[NR_VMALLOC]);
+		unsigned long flagged = 0;
+		for (unsigned long pfn = 0; pfn < machine.mem.max_pfn; pfn += PAGES_PER_SECTION) {
+			if (!machine.mem.section_online[pfn / PAGES_PER_SECTION])
+				continue;
+			unsigned long end = pfn + PAGES_PER_SECTION;
+			if (end > machine.mem.max_pfn)
+				end = machine.mem.max_pfn;
+			for (unsigned long p = pfn; p < end; p++)
+				flagged += page_test_flag(page_of(p), PG_vmalloc);
+		}
+		if (stat != c.vmalloc_pages || flagged != c.vmalloc_pages) {
+			kmm_printk("vmalloc: check: %lu pages in vmalloc areas, nr_vmalloc %lu, "
+				   "%lu frames marked PG_vmalloc\n", c.vmalloc_pages, stat, flagged);
+			c.problems++;
+		}
+	}
+	pthread_mutex_unlock(&vmst.lock);
+	return c.problems;
+}
+
+/* ------------------------------------------------------------------ */
+/* Boot and fork                                                       */
+
+int vmalloc_init(void)
+{
+	unsigned long mem = machine.mem.max_pfn << PAGE_SHIFT;
+	unsigned long size = ALIGN_UP(4 * mem, SZ_1G);
+	if (size < SZ_1G)
+		size = SZ_1G;
+	vmst.memfd = machine.mem.memfd >= 0;
+	int prot = vmst.memfd ? PROT_NONE : PROT_READ | PROT_WRITE;
+	size_t span = size + SZ_1G;
+	char *raw = mmap(NULL, span, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (raw == MAP_FAILED)
+		return -ENOMEM;
+	char *base = (char *)ALIGN_UP((unsigned long)raw, SZ_1G);
+	if (base > raw)
+		munmap(raw, (size_t)(base - raw));
+	if (raw + span > base + size)
+		munmap(base + size, (size_t)(raw + span - (base + size)));
+	/* Small areas must not fault in 2 MiB pages. */
+	if (!machine.conf.thp)
+		madvise(base, size, MADV_NOHUGEPAGE);
+	int ret = pgtable_init((unsigned long)base, size);
+	if (ret)
+		return ret;
+
+	unsigned int cpus = nr_cpu_ids ? nr_cpu_ids : 1, fls = 0;
+	while (cpus >> fls)
+		fls++;
+	vmst.lazy_max = (LAZY_MAX_BYTES >> PAGE_SHIFT) * fls;
+	if (vmst.lazy_max > (size >> PAGE_SHIFT) / 8)
+		vmst.lazy_max = (size >> PAGE_SHIFT) / 8;
+
+	/* The first free range needs no frame: boot allocates nothing here
+	 * (an injected allocation failure at boot must not break vmalloc). */
+	static struct vmap_area first;
+	struct vmap_area *all = &first;
+	pthread_mutex_lock(&vmst.lock);
+	all->va_start = (unsigned long)base;
+	all->va_end = (unsigned long)base + size;
+	vmst.free_root = vt_insert(NULL, all);
+	pthread_mutex_unlock(&vmst.lock);
+	kmm_vmalloc_start = (unsigned long)base;
+	kmm_vmalloc_end = (unsigned long)base + size;
+	return 0;
+}
+
+void vmalloc_lock_all(void)
+{
+	pthread_mutex_lock(&vmst.purge_lock);
+	pthread_mutex_lock(&vmst.lock);
+}
+
+void vmalloc_unlock_all(void)
+{
+	pthread_mutex_unlock(&vmst.lock);
+	pthread_mutex_unlock(&vmst.purge_lock);
+}

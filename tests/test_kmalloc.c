@@ -1,0 +1,274 @@
+/*
+ * test_kmalloc.c - the kmalloc family's contract, through the public API
+ * (plus slab_shrink_all() and the stat counters from the inside).
+ */
+#include "config.h"
+#include <stdio.h>
+#include <string.h>
+#include "testutil.h"
+#include "../lib/slab.h"
+
+static size_t class_of(size_t size)
+{
+	static const size_t classes[] = { 8, 16, 32, 64, 96, 128, 192, 256, 512, 1024,
+					  2048, 4096, 8192 };
+	for (size_t i = 0; i < ARRAY_SIZE(classes); i++)
+		if (size <= classes[i])
+			return classes[i];
+	return 0;
+}
+
+/* Every size to 16 KiB: usable to ksize, the kernel's classes, power-of-two
+ * classes naturally aligned. */
+START_TEST(test_every_size)
+{
+	kmm_test_boot("mem=256M");
+	for (size_t size = 1; size <= 16384; size++) {
+		unsigned char *p = kmalloc(size, GFP_KERNEL);
+		ck_assert_ptr_nonnull(p);
+		size_t ks = ksize(p);
+		ck_assert_uint_ge(ks, size);
+		ck_assert_uint_eq(ks, kmalloc_size_roundup(size));
+		size_t cls = class_of(size);
+		if (cls) {
+			ck_assert_uint_eq(ks, cls);
+			ck_assert(PageSlab(virt_to_page(p)));
+			if ((cls & (cls - 1)) == 0)
+				ck_assert_msg(((uintptr_t)p & (cls - 1)) == 0, "kmalloc(%zu) = %p", size, p);
+			else
+				ck_assert_uint_eq((uintptr_t)p & 7, 0);
+		} else {
+			ck_assert_uint_eq((uintptr_t)p & (PAGE_SIZE - 1), 0);
+			ck_assert(!PageSlab(virt_to_page(p)));
+		}
+		memset(p, 0x5a, ks);
+		ck_assert_int_eq(p[ks - 1], 0x5a);
+		kfree(p);
+	}
+	ck_assert_uint_eq(kmalloc_size_roundup(0), 0);
+	ck_assert_uint_eq(kmalloc_size_roundup(8193), 12288 + 4096);
+	ck_assert_kmm_clean();
+}
+END_TEST
+
+START_TEST(test_size_index)
+{
+	kmm_test_boot("mem=64M");
+	static const struct { size_t size; const char *cache; } map[] = {
+		{ 1, "kmalloc-8" }, { 9, "kmalloc-16" }, { 24, "kmalloc-32" },
+		{ 33, "kmalloc-64" }, { 65, "kmalloc-96" }, { 96, "kmalloc-96" },
+		{ 97, "kmalloc-128" }, { 129, "kmalloc-192" }, { 192, "kmalloc-192" },
+		{ 193, "kmalloc-256" }, { 1000, "kmalloc-1k" }, { 8192, "kmalloc-8k" },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(map); i++) {
+		void *p = kmalloc(map[i].size, GFP_KERNEL);
+		ck_assert_str_eq(kmem_cache_name(virt_to_head_page(p)->slab_cache), map[i].cache);
+		kfree(p);
+	}
+	void *d = kmalloc(100, GFP_DMA);
+	ck_assert_str_eq(kmem_cache_name(virt_to_head_page(d)->slab_cache), "dma-kmalloc-128");
+	ck_assert_int_eq(page_zonenum(virt_to_page(d)), ZONE_DMA);
+	kfree(d);
+}
+END_TEST
+
+START_TEST(test_zero_and_null)
+{
+	kmm_test_boot("mem=64M");
+	ck_assert_ptr_eq(kmalloc(0, GFP_KERNEL), ZERO_SIZE_PTR);
+	ck_assert_ptr_eq(kzalloc(0, GFP_KERNEL), ZERO_SIZE_PTR);
+	kfree(NULL);
+	kfree(ZERO_SIZE_PTR);
+	kfree_sensitive(NULL);
+	ck_assert_uint_eq(ksize(NULL), 0);
+	ck_assert_uint_eq(ksize(ZERO_SIZE_PTR), 0);
+	ck_assert_ptr_null(kstrdup(NULL, GFP_KERNEL));
+	ck_assert_kmm_clean();
+}
+END_TEST
+
+START_TEST(test_overflow)
+{
+	kmm_test_boot("mem=64M");
+	ck_assert_ptr_null(kcalloc(SIZE_MAX / 2, 4, GFP_KERNEL));
+	ck_assert_ptr_null(kmalloc_array(SIZE_MAX / 8 + 1, 8, GFP_KERNEL));
+	ck_assert_ptr_null(kmalloc_array(2, SIZE_MAX, GFP_KERNEL));
+	int *a = kcalloc(100, sizeof(int), GFP_KERNEL);
+	for (int i = 0; i < 100; i++)
+		ck_assert_int_eq(a[i], 0);
+	kfree(a);
+	a = kmalloc_array(100, sizeof(int), GFP_KERNEL);
+	ck_assert_uint_ge(ksize(a), 400);
+	kfree(a);
+	ck_assert_kmm_clean();
+}
+END_TEST
+
+START_TEST(test_krealloc)
+{
+	kmm_test_boot("mem=64M");
+	char *p = krealloc(NULL, 20, GFP_KERNEL);
+	ck_assert_uint_eq(ksize(p), 32);
+	memcpy(p, "0123456789abcdefghi", 20);
+	ck_assert_ptr_eq(krealloc(p, 32, GFP_KERNEL), p);        /* fits: in place */
+	ck_assert_ptr_eq(krealloc(p, 5, GFP_KERNEL), p);         /* shrink: in place */
+	char *q = krealloc(p, 1000, GFP_KERNEL);                  /* grow: moves */
+	ck_assert_ptr_ne(q, p);
+	ck_assert_str_eq(q, "0123456789abcdefghi");
+	char *r = krealloc(q, 100000, GFP_KERNEL);                /* to a large block */
+	ck_assert_str_eq(r, "0123456789abcdefghi");
+	ck_assert(!PageSlab(virt_to_page(r)));
+	char *t = krealloc(r, 50, GFP_KERNEL);                    /* in place, as kernel */
+	ck_assert_ptr_eq(t, r);
+	char *z = krealloc(t, 200000, GFP_KERNEL | __GFP_ZERO);
+	ck_assert_str_eq(z, "0123456789abcdefghi");
+	ck_assert_int_eq(z[150000], 0);
+	ck_assert_ptr_eq(krealloc(z, 0, GFP_KERNEL), ZERO_SIZE_PTR);
+	ck_assert_kmm_clean();
+}
+END_TEST
+
+START_TEST(test_large)
+{
+	kmm_test_boot("mem=256M");
+	unsigned long before = AO_load(&machine.stat[NR_KMALLOC_LARGE]);
+	char *p = kmalloc(100000, GFP_KERNEL);
+	ck_assert_ptr_nonnull(p);
+	ck_assert(PageCompound(virt_to_page(p)));
+	ck_assert_uint_eq(ksize(p), 131072);
+	ck_assert_uint_eq(AO_load(&machine.stat[NR_KMALLOC_LARGE]), before + 32);
+	for (size_t off = 0; off < 100000; off += PAGE_SIZE)
+		ck_assert_uint_eq(virt_to_phys(p + off), virt_to_phys(p) + off);
+	memset(p, 1, 100000);
+	kfree(p);
+	ck_assert_uint_eq(AO_load(&machine.stat[NR_KMALLOC_LARGE]), before);
+	char *m = kmalloc(KMALLOC_MAX_SIZE, GFP_KERNEL);
+	ck_assert_ptr_nonnull(m);
+	ck_assert_uint_eq(compound_order(virt_to_page(m)), MAX_PAGE_ORDER);
+	m[KMALLOC_MAX_SIZE - 1] = 1;
+	kfree(m);
+	ck_assert_ptr_null(kmalloc(KMALLOC_MAX_SIZE + 1, GFP_KERNEL));
+	char *d = kmalloc(20000, GFP_DMA);
+	ck_assert_int_eq(page_zonenum(virt_to_page(d)), ZONE_DMA);
+	kfree(d);
+	char *zz = kzalloc(50000, GFP_KERNEL);
+	ck_assert_int_eq(zz[49999], 0);
+	kfree(zz);
+	ck_assert_kmm_clean();
+}
+END_TEST
+
+START_TEST(test_zeroing)
+{
+	kmm_test_boot("mem=64M");
+	for (size_t size = 8; size <= 8192; size *= 2) {
+		void *p[32];
+		for (int i = 0; i < 32; i++) {
+			p[i] = kmalloc(size, GFP_KERNEL);
+			memset(p[i], 0xff, size);
+		}
+		for (int i = 0; i < 32; i++)
+			kfree(p[i]);
+		for (int i = 0; i < 32; i++) {
+			unsigned char *z = kzalloc(size, GFP_KERNEL);
+			for (size_t b = 0; b < size; b++)
+				ck_assert_int_eq(z[b], 0);
+			kfree(z);
+		}
+	}
+	ck_assert_kmm_clean();
+}
+END_TEST
+
+START_TEST(test_strings_and_sensitive)
+{
+	kmm_test_boot("mem=64M");
+	char *s = kstrdup("hello, world", GFP_KERNEL);
+	ck_assert_str_eq(s, "hello, world");
+	char *n = kstrndup("hello, world", 5, GFP_KERNEL);
+	ck_assert_str_eq(n, "hello");
+	char *m = kmemdup("abc\0def", 8, GFP_KERNEL);
+	ck_assert_int_eq(memcmp(m, "abc\0def", 8), 0);
+	kfree(s);
+	kfree(n);
+	kfree(m);
+	/* kfree_sensitive clears the whole object before freeing it; the next
+	 * allocation of that class on this CPU gets it back (LIFO magazine). */
+	unsigned char *secret = kmalloc(64, GFP_KERNEL);
+	memset(secret, 0x77, 64);
+	kfree_sensitive(secret);
+	unsigned char *again = kmalloc(64, GFP_KERNEL);
+	if (again == secret)
+		for (int i = 0; i < 64; i++)
+			ck_assert_int_eq(again[i], 0);
+	kfree(again);
+	ck_assert_kmm_clean();
+}
+END_TEST
+
+START_TEST(test_meminfo_slab_lines)
+{
+	char buf[4096];
+	kmm_test_boot("mem=64M");
+	void *p[100];
+	for (int i = 0; i < 100; i++)
+		p[i] = kmalloc(2000, GFP_KERNEL);
+	FILE *f = fmemopen(buf, sizeof(buf), "w");
+	kmm_show_meminfo(f);
+	fclose(f);
+	unsigned long slab_kb = 0;
+	char *line = strstr(buf, "\nSlab:");
+	ck_assert_ptr_nonnull(line);
+	sscanf(line + 6, "%lu", &slab_kb);
+	ck_assert_uint_ge(slab_kb, 200);
+	ck_assert_ptr_nonnull(strstr(buf, "SUnreclaim:"));
+	for (int i = 0; i < 100; i++)
+		kfree(p[i]);
+	ck_assert_kmm_clean();
+}
+END_TEST
+
+/* All of it back: a kmalloc workload, then shrink and drain. */
+START_TEST(test_no_page_lost)
+{
+	static void *p[4000];
+	kmm_test_boot("mem=128M");
+	slab_shrink_all();
+	drain_all_pages(NULL);
+	unsigned long before = nr_free_pages();
+	uint64_t seed = 42;
+	for (int round = 0; round < 3; round++) {
+		for (int i = 0; i < 4000; i++)
+			p[i] = kmalloc(1 + test_rand(&seed) % 20000, GFP_KERNEL);
+		for (int i = 0; i < 4000; i++)
+			kfree(p[i]);
+	}
+	slab_shrink_all();
+	drain_all_pages(NULL);
+	ck_assert_uint_eq(nr_free_pages(), before);
+	ck_assert_kmm_clean();
+}
+END_TEST
+
+static Suite *kmalloc_suite(void)
+{
+	Suite *s = suite_create("kmalloc");
+	TCase *tc = tcase_create("contract");
+	tcase_add_test(tc, test_every_size);
+	tcase_add_test(tc, test_size_index);
+	tcase_add_test(tc, test_zero_and_null);
+	tcase_add_test(tc, test_overflow);
+	tcase_add_test(tc, test_krealloc);
+	tcase_add_test(tc, test_large);
+	tcase_add_test(tc, test_zeroing);
+	tcase_add_test(tc, test_strings_and_sensitive);
+	tcase_add_test(tc, test_meminfo_slab_lines);
+	tcase_add_test(tc, test_no_page_lost);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return run_suite(kmalloc_suite());
+}

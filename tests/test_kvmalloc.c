@@ -1,0 +1,140 @@
+/*
+ * test_kvmalloc.c - kvmalloc, kvzalloc, kvcalloc, kvrealloc, kvfree: the
+ * kernel's rules for choosing between kmalloc and vmalloc.
+ */
+#include "config.h"
+#include <string.h>
+#include "testutil.h"
+#include "../lib/internal.h"
+#include "../lib/page_alloc.h"
+
+START_TEST(test_small_is_kmalloc_large_is_what_fits)
+{
+	kmm_test_boot("mem=256M");
+	void *p = kvmalloc(100, GFP_KERNEL);
+	ck_assert_ptr_nonnull(p);
+	ck_assert(!is_vmalloc_addr(p));
+	ck_assert(PageSlab(virt_to_head_page(p)));
+	kvfree(p);
+	/* Contiguous memory is there: a 1 MiB request is kmalloc_large. */
+	p = kvmalloc(1 << 20, GFP_KERNEL);
+	ck_assert_ptr_nonnull(p);
+	ck_assert(!is_vmalloc_addr(p));
+	memset(p, 1, 1 << 20);
+	kvfree(p);
+	/* Above KMALLOC_MAX_SIZE only vmalloc can. */
+	p = kvmalloc(KMALLOC_MAX_SIZE + 1, GFP_KERNEL);
+	ck_assert_ptr_nonnull(p);
+	ck_assert(is_vmalloc_addr(p));
+	memset(p, 2, KMALLOC_MAX_SIZE + 1);
+	kvfree(p);
+	kvfree(NULL);
+	ck_assert_kmm_clean();
+}
+END_TEST
+
+static int cmp_page(const void *a, const void *b)
+{
+	unsigned long x = (unsigned long)*(struct page *const *)a;
+	unsigned long y = (unsigned long)*(struct page *const *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* With memory fragmented so that no block of order 1 or more is free, a
+ * large kvmalloc still succeeds, through vmalloc.
+ *
+ *   . x . x . x . x      (. free, x allocated)
+ */
+START_TEST(test_fragmented_falls_back_to_vmalloc)
+{
+	kmm_test_boot("mem=128M");
+	unsigned long max = totalram_pages(), n = 0;
+	struct page **all = calloc(max, sizeof(*all));
+	struct page *pg;
+	while ((pg = alloc_page(GFP_ATOMIC | __GFP_NOWARN)) != NULL)
+		all[n++] = pg;
+	/* Take what the watermarks kept back too, straight from the buddy. */
+	drain_all_pages(NULL);
+	for (int z = 0; z < MAX_NR_ZONES; z++) {
+		struct zone *zone = &NODE_DATA(0)->node_zones[z];
+		if (!zone->spanned_pages)
+			continue;
+		pthread_mutex_lock(&zone->lock);
+		while ((pg = buddy_alloc_locked(zone, 0, MIGRATE_MOVABLE)) != NULL) {
+			pg->flags = 0;
+			pg->private = 0;
+			set_page_count(pg, 1);
+			all[n++] = pg;
+		}
+		pthread_mutex_unlock(&zone->lock);
+	}
+	qsort(all, n, sizeof(*all), cmp_page);
+	for (unsigned long i = 0; i < n; i++)
+		if (page_to_pfn(all[i]) % 2 == 0) {
+			__free_page(all[i]);
+			all[i] = NULL;
+		}
+	drain_all_pages(NULL);
+	void *p = kvmalloc(64 << 10, GFP_KERNEL);
+	ck_assert_ptr_nonnull(p);
+	ck_assert(is_vmalloc_addr(p));
+	memset(p, 3, 64 << 10);
+	kvfree(p);
+	for (unsigned long i = 0; i < n; i++)
+		if (all[i])
+			__free_page(all[i]);
+	free(all);
+	ck_assert_kmm_clean();
+}
+END_TEST
+
+START_TEST(test_kvzalloc_kvcalloc)
+{
+	kmm_test_boot("mem=256M");
+	unsigned char *p = kvzalloc(3 << 20, GFP_KERNEL);
+	ck_assert_ptr_nonnull(p);
+	for (size_t i = 0; i < (3 << 20); i += 4096)
+		ck_assert_int_eq(p[i], 0);
+	kvfree(p);
+	ck_assert_ptr_null(kvcalloc(SIZE_MAX / 2, 4, GFP_KERNEL));
+	unsigned int *a = kvcalloc(1000, sizeof(*a), GFP_KERNEL);
+	ck_assert_ptr_nonnull(a);
+	for (int i = 0; i < 1000; i++)
+		ck_assert_uint_eq(a[i], 0);
+	kvfree(a);
+	ck_assert_kmm_clean();
+}
+END_TEST
+
+START_TEST(test_kvrealloc_keeps_contents)
+{
+	kmm_test_boot("mem=256M");
+	char *p = kvrealloc(NULL, 100, GFP_KERNEL);
+	ck_assert_ptr_nonnull(p);
+	memset(p, 'a', 100);
+	p = kvrealloc(p, 6 << 20, GFP_KERNEL);   /* beyond kmalloc: vmalloc */
+	ck_assert_ptr_nonnull(p);
+	ck_assert(is_vmalloc_addr(p));
+	for (int i = 0; i < 100; i++)
+		ck_assert_int_eq(p[i], 'a');
+	p[(6 << 20) - 1] = 'z';
+	p = kvrealloc(p, 8 << 20, GFP_KERNEL);
+	ck_assert_int_eq(p[(6 << 20) - 1], 'z');
+	ck_assert_int_eq(p[0], 'a');
+	kvfree(p);
+	ck_assert_kmm_clean();
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("kvmalloc");
+	TCase *tc = tcase_create("kvmalloc");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_small_is_kmalloc_large_is_what_fits);
+	tcase_add_test(tc, test_fragmented_falls_back_to_vmalloc);
+	tcase_add_test(tc, test_kvzalloc_kvcalloc);
+	tcase_add_test(tc, test_kvrealloc_keeps_contents);
+	suite_add_tcase(s, tc);
+	return run_suite(s);
+}
