@@ -242,9 +242,12 @@ static noinline void owner_of(const void *p, const char *func, struct owner *o)
 		if (!area)
 			shim_fatal("%s: invalid pointer %p (not in a live vmalloc area: "
 				   "freed already?)\n", func, p);
-		if (shim_vm_area_addr(area) != p)
-			shim_fatal("%s: invalid pointer %p (not the start of the vmalloc "
-				   "area at %p)\n", func, p, shim_vm_area_addr(area));
+		/* The start of an area: page aligned, and the page before it is
+		 * another area's guard page or no area at all. */
+		if (((uintptr_t)p & (PAGE_SIZE - 1)) ||
+		    find_vm_area((const char *)p - PAGE_SIZE) == area)
+			shim_fatal("%s: invalid pointer %p (not the start of a vmalloc "
+				   "area)\n", func, p);
 		o->kind = OWN_VMALLOC;
 		o->usable = get_vm_area_size(area);
 		return;

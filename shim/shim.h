@@ -148,16 +148,6 @@ void *__libc_realloc(void *p, size_t size);
 void __libc_free(void *p);
 void *__libc_memalign(size_t align, size_t size);
 
-/*
- * The vmalloc area lookup, the kernel's names.  find_vm_area() returns the
- * live area that contains addr, or NULL; get_vm_area_size() its usable size
- * (the guard page excluded).
- */
-struct vm_struct;
-struct vm_struct *find_vm_area(const void *addr);
-size_t get_vm_area_size(const struct vm_struct *area);
-void *shim_vm_area_addr(const struct vm_struct *area);
-
 /* bootstrap.c */
 /* Boot if needed: true when libkmm may serve the caller, false when the
  * caller must use glibc (recursion from the booting thread, or disabled). */

@@ -20,7 +20,7 @@ expect_death double-free-48 "^free\(\): double free detected $P in cache malloc-
 expect_death interior "^free\(\): invalid pointer $P \(not the start of an object in cache kmalloc-64\)$"
 expect_death interior-48 "^free\(\): invalid pointer $P \(not the start of an object in cache malloc-48\)$"
 expect_death double-free-large "^free\(\): invalid pointer $P \(not in a live vmalloc area: freed already\?\)$"
-expect_death interior-large "^free\(\): invalid pointer $P \(not the start of the vmalloc area at $P\)$"
+expect_death interior-large "^free\(\): invalid pointer $P \(not the start of a vmalloc area\)$"
 expect_death double-free-aligned "^free\(\): invalid pointer $P \(in a free page frame, pfn $P: freed already\?\)$"
 expect_death realloc-freed "^realloc\(\): invalid pointer $P \(freed already, in cache kmalloc-256\)$"
 

@@ -15,6 +15,8 @@ struct alignas(64) Line { char b[64]; };
 struct alignas(4096) Page { char b[100]; };
 struct alignas(65536) Big { int x; };
 
+static char *volatile sink;
+
 static int fail(const char *what)
 {
 	std::fprintf(stderr, "cxx: %s\n", what);
@@ -67,7 +69,7 @@ int main()
 	} catch (const std::length_error &) {
 	}
 	try {
-		(void)new char[std::size_t(1) << 44];
+		sink = new char[std::size_t(1) << 44];  // kept: not elided
 		return fail("huge new did not throw");
 	} catch (const std::bad_alloc &) {
 	}
