@@ -170,9 +170,9 @@ def main():
         m = HEAD_MEM.get(w)
         return cost(w, a, m) if m else None
 
-    def noisy(w, m):
-        """The larger spread of the two medians compared, in %."""
-        return max(spread.get((w, a, m), 0) for a in allocs)
+    def noisy(w, m, a="kmm"):
+        """The larger spread of the two medians compared (a's and jemalloc's), in %."""
+        return max(spread.get((w, BASE, m), 0), spread.get((w, a, m), 0))
 
     # -------------------------------------------------------- summary CSV
     summary = os.path.join(os.path.dirname(os.path.abspath(args.md)), "results.csv")
