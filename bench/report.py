@@ -290,6 +290,11 @@ def main():
         if not lost:
             L.append("- none")
         L.append("")
+        prof = os.path.join(os.path.dirname(os.path.abspath(__file__)), "PROFILE.md")
+        if os.path.exists(prof):
+            L.append("What the profiles say about each (written by hand for a given run, so check its date): "
+                     "[PROFILE.md](%s)." % os.path.relpath(prof, os.path.dirname(os.path.abspath(args.md))))
+            L.append("")
 
     L.append("## Per workload")
     L.append("")
