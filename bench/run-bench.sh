@@ -158,6 +158,7 @@ for w in "${WORKLOADS[@]}"; do
 	fi
 done
 
+run_limit=$(q 300 900)
 csv=$out/runs.csv
 echo "workload,allocator,rep,metric,value" >"$csv"
 failures=$out/failures
@@ -170,7 +171,8 @@ declare -A CHECKSUM
 measure() {
 	local o=$1 lib=$2
 	shift 2
-	local envcmd=(env -u KMM_CONF -u LD_PRELOAD)
+	# A hang is a failure too, but slowness is not: the limit is generous.
+	local envcmd=(timeout -k 10 "$run_limit" env -u KMM_CONF -u LD_PRELOAD)
 	[ -n "$lib" ] && envcmd+=("LD_PRELOAD=$lib")
 	local timecmd=(/usr/bin/time -f 'times %e %U %S %M' -o "$o.time")
 	if [ -n "$perf_events" ]; then
