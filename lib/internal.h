@@ -47,6 +47,13 @@
 #include "list.h"
 #include "percpu.h"
 
+/*
+ * Every declaration below is of a symbol inside libkmm.so: hidden, so that
+ * the code reaches variables PC-relative rather than through the GOT (the
+ * definitions are hidden anyway, by -fvisibility=hidden).
+ */
+#pragma GCC visibility push(hidden)
+
 #define KMM_EXPORT __attribute__((visibility("default")))
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
@@ -411,5 +418,7 @@ void slab_lock_all(void);
 void slab_unlock_all(void);
 void vmalloc_lock_all(void);
 void vmalloc_unlock_all(void);
+
+#pragma GCC visibility pop
 
 #endif /* KMM_LIB_INTERNAL_H */
