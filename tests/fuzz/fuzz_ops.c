@@ -7,19 +7,22 @@
  * take and drop references, drain, check.  Every live block carries a tag
  * byte that is checked before it is freed.  At the end of every input all
  * blocks are freed, the per-CPU lists drained, and the machine must be
- * exactly as it was: kmm_check() clean and nr_free_pages() unchanged.
+ * exactly as it was: kmm_check() clean and every frame free or held by a
+ * known structure (slabs of live caches, vmalloc page tables).
  */
 #include "config.h"
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <kmm/kmm.h>
+#include "../../lib/internal.h"
+#include "../../lib/slab.h"
+#include "../../lib/vmap.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-enum kind { EMPTY, PAGES, EXACT };
+enum kind { EMPTY, PAGES, EXACT, CACHE, KMALLOC, VMALLOC, KVMALLOC };
 
 struct slot {
 	enum kind kind;
@@ -32,6 +35,9 @@ struct slot {
 
 static struct slot slots[64];
 static unsigned long baseline;
+static bool have_baseline;
+static struct kmem_cache *caches[3];
+static const unsigned int cache_sizes[3] = { 40, 333, 2048 };
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -39,8 +45,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argv;
 	if (kmm_init("mem=64M") != 0)
 		abort();
-	drain_all_pages(NULL);
-	baseline = nr_free_pages();
+	caches[0] = kmem_cache_create("fuzz-40", 40, 0, 0, NULL);
+	caches[1] = kmem_cache_create("fuzz-333", 333, 8, SLAB_HWCACHE_ALIGN, NULL);
+	caches[2] = kmem_cache_create("fuzz-2048", 2048, 0, SLAB_CACHE_DMA32, NULL);
+	if (!caches[0] || !caches[1] || !caches[2])
+		abort();
 	return 0;
 }
 
@@ -61,12 +70,31 @@ static void slot_free(struct slot *s)
 	unsigned char *b = slot_bytes(s);
 	if (b && (b[0] != s->tag || b[slot_len(s) - 1] != s->tag))
 		abort();                /* someone else wrote into our block */
-	if (s->kind == PAGES) {
+	switch (s->kind) {
+	case PAGES:
 		while (s->extra_refs-- > 0)
 			put_page(s->ptr);
 		__free_pages(s->ptr, s->order);
-	} else {
+		break;
+	case EXACT:
 		free_pages_exact(s->ptr, s->size);
+		break;
+	case CACHE:
+		kmem_cache_free(caches[s->order], s->ptr);
+		break;
+	case KMALLOC:
+		if (ksize(s->ptr) < s->size)
+			abort();
+		kfree(s->ptr);
+		break;
+	case VMALLOC:
+		vfree(s->ptr);
+		break;
+	case KVMALLOC:
+		kvfree(s->ptr);
+		break;
+	case EMPTY:
+		break;
 	}
 	s->kind = EMPTY;
 }
@@ -83,7 +111,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		uint8_t op = data[i], a = data[i + 1], b = data[i + 2];
 		struct slot *s = &slots[a % 64];
 		i += 3;
-		switch (op % 6) {
+		switch (op % 11) {
 		case 0: {               /* alloc_pages */
 			if (s->kind != EMPTY)
 				slot_free(s);
@@ -128,13 +156,106 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (b == 0 && kmm_check() != 0)
 				abort();
 			break;
+		case 6: {               /* kmem_cache_alloc */
+			if (s->kind != EMPTY)
+				slot_free(s);
+			unsigned int c = b % 3;
+			void *p = (b & 8) ? kmem_cache_zalloc(caches[c], GFP_KERNEL)
+					  : kmem_cache_alloc(caches[c], GFP_KERNEL);
+			if (!p)
+				break;
+			if ((b & 8) && ((unsigned char *)p)[cache_sizes[c] - 1] != 0)
+				abort();
+			*s = (struct slot){ CACHE, p, c, cache_sizes[c], (unsigned char)(a * 3 + b), 0 };
+			memset(p, s->tag, s->size);
+			break;
+		}
+		case 7: {               /* kmalloc, any size up to kmalloc_large */
+			if (s->kind != EMPTY)
+				slot_free(s);
+			size_t len = (b & 0x80) ? ((size_t)b << 9) + a : (size_t)b + 1;
+			void *p = kmalloc(len, GFP_KERNEL | __GFP_NOWARN);
+			if (!p)
+				break;
+			if (((len & (len - 1)) == 0) && ((unsigned long)p & (len < 4096 ? len - 1 : 4095)))
+				abort();        /* power-of-two sizes are naturally aligned */
+			*s = (struct slot){ KMALLOC, p, 0, len, (unsigned char)(a ^ 0x5a), 0 };
+			memset(p, s->tag, len);
+			break;
+		}
+		case 8:                 /* krealloc: grow or shrink, contents kept */
+			if (s->kind == KMALLOC) {
+				size_t len = (size_t)b * 37 + 1;
+				unsigned char *p = krealloc(s->ptr, len, GFP_KERNEL | __GFP_NOWARN);
+				if (!p)
+					break;
+				size_t keep = len < s->size ? len : s->size;
+				if (p[0] != s->tag || p[keep - 1] != s->tag)
+					abort();
+				s->ptr = p;
+				s->size = len;
+				memset(p, s->tag, len);
+			}
+			break;
+		case 9: {               /* vmalloc / vrealloc */
+			if (s->kind == VMALLOC && (b & 1)) {
+				size_t len = ((size_t)b << 10) + 1;
+				unsigned char *p = vrealloc(s->ptr, len, GFP_KERNEL);
+				if (!p)
+					break;
+				size_t keep = len < s->size ? len : s->size;
+				if (p[0] != s->tag || p[keep - 1] != s->tag)
+					abort();
+				s->ptr = p;
+				s->size = len;
+				memset(p, s->tag, len);
+				break;
+			}
+			if (s->kind != EMPTY)
+				slot_free(s);
+			size_t len = ((size_t)b << 11) + a + 1;
+			void *p = (b & 2) ? vzalloc(len) : vmalloc(len);
+			if (!p)
+				break;
+			if (!is_vmalloc_addr(p) || ((unsigned long)p & (PAGE_SIZE - 1)))
+				abort();
+			*s = (struct slot){ VMALLOC, p, 0, len, (unsigned char)(b + 1), 0 };
+			memset(p, s->tag, len);
+			break;
+		}
+		case 10: {              /* kvmalloc */
+			if (s->kind != EMPTY)
+				slot_free(s);
+			size_t len = ((size_t)b << 12) + a + 1;
+			void *p = kvmalloc(len, GFP_KERNEL);
+			if (!p)
+				break;
+			*s = (struct slot){ KVMALLOC, p, 0, len, (unsigned char)(a + 7), 0 };
+			memset(p, s->tag, len);
+			break;
+		}
 		}
 	}
 	for (int k = 0; k < 64; k++)
 		if (slots[k].kind != EMPTY)
 			slot_free(&slots[k]);
+	/* Caches keep empty slabs and vmalloc keeps page tables: give back
+	 * what can be given back, then every frame must be accounted for. */
+	for (int c = 0; c < 3; c++)
+		kmem_cache_shrink(caches[c]);
+	slab_shrink_all();
+	vm_unmap_aliases();
 	drain_all_pages(NULL);
-	if (nr_free_pages() != baseline || kmm_check() != 0)
+	if (kmm_check() != 0)
 		abort();
+	unsigned long now = nr_free_pages() + vmalloc_overhead_pages() +
+			    AO_load(&machine.stat[NR_SLAB_RECLAIMABLE]) +
+			    AO_load(&machine.stat[NR_SLAB_UNRECLAIMABLE]);
+	if (!have_baseline) {
+		baseline = now;
+		have_baseline = true;
+	} else if (now != baseline) {
+		abort();
+	}
 	return 0;
 }
