@@ -193,8 +193,11 @@ int slab_create_boot(struct kmem_cache *s, const char *name, unsigned int size,
 		     unsigned int align, slab_flags_t flags, void (*ctor)(void *))
 {
 	memset(s, 0, sizeof(*s));
+	flags = slab_harden_flags(name, flags, ctor);
 	cache_init_common(s, name, size, align, flags | SLAB_NOMAG | SLAB_BOOT, ctor);
 	int ret = calculate_sizes(s);
+	if (!ret)
+		ret = slab_harden_cache_init(s);
 	if (ret)
 		return ret;
 	pthread_mutex_lock(&slab_mutex);
@@ -230,15 +233,21 @@ static struct page *slab_new(struct kmem_cache *s, gfp_t gfp)
 		return NULL;
 	char *base = slab_base(page);
 	void *prev = NULL;
+	bool shuffle = s->random_seq != NULL;
 	for (unsigned int i = s->objects; i-- > 0;) {
 		void *obj = base + (size_t)i * s->size + s->red_left_pad;
 		if (unlikely(s->flags & SLAB_DEBUG_FLAGS))
 			debug_new_object(s, obj);
 		if (s->ctor)
 			s->ctor(obj);
-		*freeptr_addr(s, obj) = prev;
+		if (!shuffle)
+			set_freepointer(s, obj, prev);
 		prev = obj;
 	}
+	if (unlikely(slab_on_valgrind) && (s->hooks & SLAB_HOOK_VALGRIND))
+		slab_vg_new_slab(s, page);
+	if (shuffle)
+		prev = slab_shuffle_freelist(s, page);
 	page->freelist = prev;
 	page->inuse = 0;
 	page->objects = s->objects;
@@ -255,6 +264,8 @@ static struct page *slab_new(struct kmem_cache *s, gfp_t gfp)
 
 static void slab_discard(struct kmem_cache *s, struct page *page)
 {
+	if (unlikely(slab_on_valgrind) && (s->hooks & SLAB_HOOK_VALGRIND))
+		slab_vg_discard_slab(s, page);
 	for (unsigned long i = 1; i < (1UL << s->order); i++) {
 		page_clear_flag(&page[i], PG_slab);
 		page[i].slab_cache = NULL;
@@ -269,12 +280,40 @@ static void slab_discard(struct kmem_cache *s, struct page *page)
 	__free_pages(page, s->order);
 }
 
+/*
+ * Node lock held: obj, the head of the slab's freelist, has a free pointer
+ * that decodes to no object of the slab.  Report it, hand obj out, and
+ * isolate the rest of the chain: the slab becomes full, its lost objects
+ * count as in use forever (as the kernel's "Isolate corrupted freechain").
+ */
+static noinline void *slab_take_corrupt_locked(struct kmem_cache *s, struct page *page,
+					       void *obj, void *next)
+{
+	struct kmem_cache_node *n = &s->node;
+	slab_report_freechain(s, page, obj, next);
+	if (page->inuse == 0)
+		n->nr_empty--;
+	else if (page->inuse < page->objects)
+		n->nr_partial--;
+	else
+		n->nr_full--;
+	n->inuse += page->objects - page->inuse;
+	page->inuse = page->objects;
+	page->freelist = NULL;
+	list_move(&page->slab_list, &n->full);
+	n->nr_full++;
+	return obj;
+}
+
 /* Node lock held: one object off a slab; moves the slab between lists. */
 static inline void *slab_take_locked(struct kmem_cache *s, struct page *page)
 {
 	struct kmem_cache_node *n = &s->node;
 	void *obj = page->freelist;
-	page->freelist = *freeptr_addr(s, obj);
+	void *next = get_freepointer(s, obj);
+	if (unlikely(s->flags & SLAB_FREELIST_HARDENED) && !slab_freeptr_valid(s, page, next))
+		return slab_take_corrupt_locked(s, page, obj, next);
+	page->freelist = next;
 	if (page->inuse++ == 0) {
 		n->nr_empty--;
 		if (page->inuse == page->objects) {
@@ -297,7 +336,7 @@ static inline void *slab_take_locked(struct kmem_cache *s, struct page *page)
 static inline bool slab_put_locked(struct kmem_cache *s, struct page *page, void *obj)
 {
 	struct kmem_cache_node *n = &s->node;
-	*freeptr_addr(s, obj) = page->freelist;
+	set_freepointer(s, obj, page->freelist);
 	page->freelist = obj;
 	n->inuse--;
 	if (page->inuse-- == page->objects) {
@@ -343,6 +382,27 @@ static void slab_add_locked(struct kmem_cache *s, struct page *page)
 	n->total_objects += page->objects;
 }
 
+/*
+ * SLAB_FREELIST_HARDENED, node lock held: refuse to put back an object that
+ * is already its slab's first free object (the kernel's naive double-free
+ * check) or is not an object of this cache.  Nothing is printed under the
+ * lock but kmm_printk's write(2).
+ */
+static noinline bool slab_put_hardened_ok(struct kmem_cache *s, struct page *page,
+					  void *obj)
+{
+	if (!page_test_flag(page, PG_slab) || page->slab_cache != s) {
+		debug_report_wrong_cache(s, obj, page_test_flag(page, PG_slab) ?
+					 page->slab_cache : NULL);
+		return false;
+	}
+	if (page->freelist == obj) {
+		slab_report_double_free(s, page, obj);
+		return false;
+	}
+	return true;
+}
+
 size_t slab_alloc_batch(struct kmem_cache *s, gfp_t gfp, size_t want, void **p)
 {
 	size_t got = 0;
@@ -371,6 +431,9 @@ void slab_free_batch(struct kmem_cache *s, size_t count, void **p)
 	pthread_mutex_lock(&s->node.lock);
 	for (size_t i = 0; i < count; i++) {
 		struct page *page = obj_to_head_page(p[i]);
+		if (unlikely(s->flags & SLAB_FREELIST_HARDENED) &&
+		    !slab_put_hardened_ok(s, page, p[i]))
+			continue;
 		if (slab_put_locked(s, page, p[i])) {
 			if (nfree == ARRAY_SIZE(to_free)) {
 				pthread_mutex_unlock(&s->node.lock);
@@ -464,7 +527,7 @@ bool slab_object_allocated_locked(struct kmem_cache *s, const void *obj,
 	}
 	unsigned int steps = 0;
 	for (void *f = page->freelist; f && steps <= page->objects;
-	     f = *freeptr_addr(s, f), steps++) {
+	     f = get_freepointer(s, f), steps++) {
 		if (f == obj) {
 			*why = "is also on its slab's freelist";
 			return false;
@@ -490,6 +553,7 @@ struct kmem_cache *kmem_cache_create_flags(const char *name, unsigned int size,
 	    (align & (align - 1)) || align > PAGE_SIZE || !kmem_cache)
 		goto fail;
 	flags = slub_debug_flags(name, flags);
+	flags = slab_harden_flags(name, flags, ctor);
 	if (flags & SLAB_DEBUG_FLAGS)
 		flags |= SLAB_NOMAG;
 	/* The kmalloc caches are made at boot: never failed (fail_page_alloc). */
@@ -499,7 +563,8 @@ struct kmem_cache *kmem_cache_create_flags(const char *name, unsigned int size,
 		goto fail;
 	memset(s, 0, sizeof(*s));
 	cache_init_common(s, name, size, align, flags, ctor);
-	if (calculate_sizes(s)) {
+	if (calculate_sizes(s) || slab_harden_cache_init(s)) {
+		slab_harden_cache_release(s);
 		slab_free(kmem_cache, s, 0);
 		s = NULL;
 		goto fail;
@@ -672,6 +737,7 @@ KMM_EXPORT void kmem_cache_destroy(struct kmem_cache *s)
 		pthread_mutex_unlock(&slab_mutex);
 		return;
 	}
+	slab_harden_cache_release(s);
 	slab_free(kmem_cache, s, 0);
 }
 
@@ -773,7 +839,7 @@ static int check_slab_locked(struct kmem_cache *s, struct page *page, const char
 			return 1;
 		}
 	}
-	for (void *f = page->freelist; f; f = *freeptr_addr(s, f)) {
+	for (void *f = page->freelist; f; f = get_freepointer(s, f)) {
 		unsigned long off = (unsigned long)((char *)f - base) - s->red_left_pad;
 		if ((char *)f < base || off % s->size || off / s->size >= page->objects ||
 		    !IS_ALIGNED((unsigned long)f, s->align)) {
@@ -835,6 +901,8 @@ static int check_cache(struct kmem_cache *s)
 	unsigned long slabs = 0, objs = 0, inuse = 0;
 	struct kmem_cache_node *n = &s->node;
 
+	if (unlikely(slab_on_valgrind))
+		slab_vg_quiet(true);           /* it reads free objects */
 	mag_lock_cpus(s);
 	mag_depot_lock(s);
 	pthread_mutex_lock(&n->lock);
@@ -859,6 +927,8 @@ static int check_cache(struct kmem_cache *s)
 	pthread_mutex_unlock(&n->lock);
 	mag_depot_unlock(s);
 	mag_unlock_cpus(s);
+	if (unlikely(slab_on_valgrind))
+		slab_vg_quiet(false);
 	return problems;
 }
 

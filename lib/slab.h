@@ -33,6 +33,12 @@
 					   failslab, valgrind (slab_harden.c) */
 #define SLAB_FREELIST_HARDENED 0x10000000u  /* obfuscated free pointers */
 #define SLAB_FREELIST_RANDOM   0x08000000u  /* new slabs in random order */
+
+/* kmem_cache.hooks: the work of a SLAB_HOOKS cache's slow path. */
+#define SLAB_HOOK_INIT_ALLOC  0x1u      /* init_on_alloc=1: zero on allocation */
+#define SLAB_HOOK_INIT_FREE   0x2u      /* init_on_free=1: zero on free */
+#define SLAB_HOOK_FAILSLAB    0x4u      /* failslab= may fail its allocations */
+#define SLAB_HOOK_VALGRIND    0x8u      /* memcheck client requests */
 #define SLAB_DEBUG_FLAGS   (SLAB_CONSISTENCY_CHECKS | SLAB_RED_ZONE | \
 			    SLAB_POISON | SLAB_STORE_USER)
 
@@ -108,6 +114,11 @@ struct kmem_cache {
 	unsigned int objects;           /* per slab */
 	gfp_t allocflags;               /* GFP_DMA, GFP_DMA32, __GFP_RECLAIMABLE */
 	void (*ctor)(void *);
+
+	/* Hardening (slab_harden.c): set at creation. */
+	unsigned int hooks;             /* SLAB_HOOK_*: what the slow path does */
+	unsigned long random;           /* SLAB_FREELIST_HARDENED secret */
+	unsigned short *random_seq;     /* SLAB_FREELIST_RANDOM: slot order */
 	char name[KMEM_CACHE_NAME_MAX];
 
 	/* Under slab_mutex. */
@@ -178,6 +189,47 @@ static inline void **freeptr_addr(const struct kmem_cache *s, void *obj)
 	return (void **)(void *)((char *)obj + s->offset);
 }
 
+/*
+ * The free pointer as stored: with SLAB_FREELIST_HARDENED, as the kernel's
+ * freelist_ptr_encode(), ptr ^ s->random ^ swab(address of the pointer),
+ * so that a leaked or overwritten free pointer means nothing without the
+ * cache's secret.  Under valgrind the word is made addressable around the
+ * access (the object is NOACCESS while free).
+ */
+extern bool slab_on_valgrind;
+void slab_vg_access(const void *addr, size_t len, bool open);
+
+static inline unsigned long freeptr_mix(const struct kmem_cache *s, void **addr)
+{
+	return s->random ^ __builtin_bswap64((unsigned long)addr);
+}
+
+static inline void *get_freepointer(const struct kmem_cache *s, void *obj)
+{
+	void **addr = freeptr_addr(s, obj);
+	if (unlikely(slab_on_valgrind))
+		slab_vg_access(addr, sizeof(void *), true);
+	unsigned long v = (unsigned long)*addr;
+	if (unlikely(slab_on_valgrind))
+		slab_vg_access(addr, sizeof(void *), false);
+	if (s->flags & SLAB_FREELIST_HARDENED)
+		v ^= freeptr_mix(s, addr);
+	return (void *)v;
+}
+
+static inline void set_freepointer(const struct kmem_cache *s, void *obj, void *fp)
+{
+	void **addr = freeptr_addr(s, obj);
+	unsigned long v = (unsigned long)fp;
+	if (s->flags & SLAB_FREELIST_HARDENED)
+		v ^= freeptr_mix(s, addr);
+	if (unlikely(slab_on_valgrind))
+		slab_vg_access(addr, sizeof(void *), true);
+	*addr = (void *)v;
+	if (unlikely(slab_on_valgrind))
+		slab_vg_access(addr, sizeof(void *), false);
+}
+
 /* magazine.c */
 int mag_init(void);
 int mag_cache_init(struct kmem_cache *s);
@@ -210,7 +262,16 @@ void slab_harden_init(void);
 slab_flags_t slab_harden_flags(const char *name, slab_flags_t flags, void (*ctor)(void *));
 int slab_harden_cache_init(struct kmem_cache *s);
 void slab_harden_cache_release(struct kmem_cache *s);
+/* A new slab's objects, linked in random order; returns the first. */
+void *slab_shuffle_freelist(struct kmem_cache *s, struct page *page);
+/* SLAB_FREELIST_HARDENED: is fp (decoded) NULL or an object of the slab? */
+bool slab_freeptr_valid(const struct kmem_cache *s, const struct page *page, const void *fp);
+void slab_report_freechain(struct kmem_cache *s, struct page *page, void *obj, void *fp);
+void slab_report_double_free(struct kmem_cache *s, struct page *page, void *obj);
 void *slab_alloc_hooked(struct kmem_cache *s, gfp_t gfp, unsigned long caller);
+void slab_vg_quiet(bool quiet);
+void slab_vg_new_slab(struct kmem_cache *s, struct page *page);
+void slab_vg_discard_slab(struct kmem_cache *s, struct page *page);
 void slab_free_hooked(struct kmem_cache *s, void *obj, unsigned long caller);
 /* init_on_alloc zeroes the objects of s: a __GFP_ZERO memset is not needed. */
 bool slab_hook_zeroed(const struct kmem_cache *s, gfp_t gfp);
