@@ -194,7 +194,7 @@ static inline void **freeptr_addr(const struct kmem_cache *s, void *obj)
  * freelist_ptr_encode(), ptr ^ s->random ^ swab(address of the pointer),
  * so that a leaked or overwritten free pointer means nothing without the
  * cache's secret.  Under valgrind the word is made addressable around the
- * access (the object is NOACCESS while free).
+ * access (the object of a SLAB_HOOK_VALGRIND cache is NOACCESS while free).
  */
 extern bool slab_on_valgrind;
 void slab_vg_access(const void *addr, size_t len, bool open);
@@ -207,10 +207,10 @@ static inline unsigned long freeptr_mix(const struct kmem_cache *s, void **addr)
 static inline void *get_freepointer(const struct kmem_cache *s, void *obj)
 {
 	void **addr = freeptr_addr(s, obj);
-	if (unlikely(slab_on_valgrind))
+	if (unlikely(s->hooks & SLAB_HOOK_VALGRIND))
 		slab_vg_access(addr, sizeof(void *), true);
 	unsigned long v = (unsigned long)*addr;
-	if (unlikely(slab_on_valgrind))
+	if (unlikely(s->hooks & SLAB_HOOK_VALGRIND))
 		slab_vg_access(addr, sizeof(void *), false);
 	if (s->flags & SLAB_FREELIST_HARDENED)
 		v ^= freeptr_mix(s, addr);
@@ -223,10 +223,10 @@ static inline void set_freepointer(const struct kmem_cache *s, void *obj, void *
 	unsigned long v = (unsigned long)fp;
 	if (s->flags & SLAB_FREELIST_HARDENED)
 		v ^= freeptr_mix(s, addr);
-	if (unlikely(slab_on_valgrind))
+	if (unlikely(s->hooks & SLAB_HOOK_VALGRIND))
 		slab_vg_access(addr, sizeof(void *), true);
 	*addr = (void *)v;
-	if (unlikely(slab_on_valgrind))
+	if (unlikely(s->hooks & SLAB_HOOK_VALGRIND))
 		slab_vg_access(addr, sizeof(void *), false);
 }
 

@@ -52,7 +52,8 @@
  * SLAB_HOOK_VALGRIND: an object handed out is a VALGRIND_MALLOCLIKE_BLOCK
  * of object_size bytes, a freed one a VALGRIND_FREELIKE_BLOCK (memcheck
  * then reports a use after free, a double free and, at exit, leaks, as for
- * glibc's malloc).  Objects of a new slab are made NOACCESS, free pointers
+ * glibc's malloc).  Such caches go around their magazines, straight to
+ * the slabs: a stale pointer in a magazine slot would hide a leak.  Objects of a new slab are made NOACCESS, free pointers
  * are opened around each access (slab.h), and a slab given back to the
  * page allocator is made DEFINED again.  libkmm's own slow paths, which
  * read and write free objects (debug poisoning, red zones, kmm_check()),
@@ -290,14 +291,27 @@ bool slab_hook_zeroed(const struct kmem_cache *s, gfp_t gfp)
 	return (s->hooks & SLAB_HOOK_INIT_ALLOC) != 0;
 }
 
-static noinline void *hooked_refill(struct kmem_cache *s, gfp_t gfp, unsigned long caller)
+/*
+ * On valgrind the magazines are bypassed: a magazine slot above `rounds`
+ * keeps a stale copy of a pointer it handed out, which memcheck's leak
+ * scan would count as a reference.  Objects go to and from the slabs
+ * directly, error reporting off while libkmm touches free objects.
+ */
+static noinline void *hooked_alloc_valgrind(struct kmem_cache *s, gfp_t gfp,
+					    unsigned long caller)
 {
-	if (!(s->hooks & SLAB_HOOK_VALGRIND))
-		return mag_alloc_refill(s, gfp, caller);
 	slab_vg_quiet(true);
-	void *obj = mag_alloc_refill(s, gfp, caller);
+	void *obj = slab_alloc(s, gfp, caller);
 	slab_vg_quiet(false);
 	return obj;
+}
+
+static noinline void hooked_free_valgrind(struct kmem_cache *s, void *obj,
+					  unsigned long caller)
+{
+	slab_vg_quiet(true);
+	slab_free(s, obj, caller);
+	slab_vg_quiet(false);
 }
 
 void *slab_alloc_hooked(struct kmem_cache *s, gfp_t gfp, unsigned long caller)
@@ -307,10 +321,14 @@ void *slab_alloc_hooked(struct kmem_cache *s, gfp_t gfp, unsigned long caller)
 	if ((hooks & SLAB_HOOK_FAILSLAB) && !(gfp & __GFP_NOFAIL) &&
 	    should_fail(&machine.slab.failslab, s->object_size))
 		return NULL;
+	if (hooks & SLAB_HOOK_VALGRIND) {
+		obj = hooked_alloc_valgrind(s, gfp, caller);
+		goto got;
+	}
 	mag_pop(s->cpu, obj, refill);
 	goto got;
 refill:
-	obj = hooked_refill(s, gfp, caller);
+	obj = mag_alloc_refill(s, gfp, caller);
 got:
 	if (unlikely(!obj))
 		return NULL;
@@ -330,15 +348,14 @@ void slab_free_hooked(struct kmem_cache *s, void *obj, unsigned long caller)
 	if (hooks & SLAB_HOOK_INIT_FREE)
 		memset(obj, 0, s->object_size);
 #ifdef KMM_VALGRIND
-	if (hooks & SLAB_HOOK_VALGRIND)
+	if (hooks & SLAB_HOOK_VALGRIND) {
 		VALGRIND_FREELIKE_BLOCK(obj, 0);
+		hooked_free_valgrind(s, obj, caller);
+		return;
+	}
 #endif
 	mag_push(s->cpu, obj, refill);
 	return;
 refill:
-	if (hooks & SLAB_HOOK_VALGRIND)
-		slab_vg_quiet(true);
 	mag_free_refill(s, obj, caller);
-	if (hooks & SLAB_HOOK_VALGRIND)
-		slab_vg_quiet(false);
 }
