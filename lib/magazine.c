@@ -210,7 +210,8 @@ int mag_cache_init(struct kmem_cache *s)
 		pc->loaded = cpu < 0 ? MAG_LOCKED : &mag_none;
 		pc->prev = &mag_none;
 	}
-	s->cpu_fast = (s->flags & SLAB_HOOKS) ? mag_cpu_none : s->cpu;
+	s->cpu_alloc = (s->hooks & SLAB_HOOKS_ALLOC) ? mag_cpu_none : s->cpu;
+	s->cpu_free = (s->hooks & SLAB_HOOKS_FREE) ? mag_cpu_none : s->cpu;
 	return 0;
 }
 
@@ -607,14 +608,14 @@ noinline void mag_free_refill(struct kmem_cache *s, void *obj, unsigned long cal
 /* The fast path's miss: the hooks of slab_harden.c, or a refill. */
 noinline void *mag_alloc_slow(struct kmem_cache *s, gfp_t gfp, unsigned long caller)
 {
-	if (unlikely(s->flags & SLAB_HOOKS))
+	if (unlikely(s->hooks & SLAB_HOOKS_ALLOC))
 		return slab_alloc_hooked(s, gfp, caller);
 	return mag_alloc_refill(s, gfp, caller);
 }
 
 noinline void mag_free_slow(struct kmem_cache *s, void *obj, unsigned long caller)
 {
-	if (unlikely(s->flags & SLAB_HOOKS)) {
+	if (unlikely(s->hooks & SLAB_HOOKS_FREE)) {
 		slab_free_hooked(s, obj, caller);
 		return;
 	}

@@ -185,7 +185,8 @@ static void cache_init_common(struct kmem_cache *s, const char *name, unsigned i
 	INIT_LIST_HEAD(&s->node.empty);
 	s->depot.lock = (kmm_spinlock_t)KMM_SPINLOCK_INIT;
 	s->cpu = mag_cpu_none;
-	s->cpu_fast = mag_cpu_none;
+	s->cpu_alloc = mag_cpu_none;
+	s->cpu_free = mag_cpu_none;
 }
 
 /* A cache in static storage, without magazines (boot: no malloc). */

@@ -39,6 +39,8 @@
 #define SLAB_HOOK_INIT_FREE   0x2u      /* init_on_free=1: zero on free */
 #define SLAB_HOOK_FAILSLAB    0x4u      /* failslab= may fail its allocations */
 #define SLAB_HOOK_VALGRIND    0x8u      /* memcheck client requests */
+#define SLAB_HOOKS_ALLOC (SLAB_HOOK_INIT_ALLOC | SLAB_HOOK_FAILSLAB | SLAB_HOOK_VALGRIND)
+#define SLAB_HOOKS_FREE  (SLAB_HOOK_INIT_FREE | SLAB_HOOK_VALGRIND)
 #define SLAB_DEBUG_FLAGS   (SLAB_CONSISTENCY_CHECKS | SLAB_RED_ZONE | \
 			    SLAB_POISON | SLAB_STORE_USER)
 
@@ -95,9 +97,10 @@ struct kmem_cache_node {
 
 struct kmem_cache {
 	/* Per-CPU layer: read by the fast path. */
-	struct mag_cpu *cpu_fast;       /* what the fast path indexes: cpu, or
-	                                   mag_cpu_none to send every operation
-	                                   to the slow path (SLAB_HOOKS) */
+	struct mag_cpu *cpu_alloc;      /* what the alloc fast path indexes: cpu,
+	                                   or mag_cpu_none to send every
+	                                   allocation to the slow path (hooks) */
+	struct mag_cpu *cpu_free;       /* the same for the free fast path */
 	struct mag_cpu *cpu;            /* [nr_cpu_ids], [-1] is MAG_LOCKED;
 	                                   mag_cpu_none for NOMAG */
 	slab_flags_t flags;
@@ -295,8 +298,8 @@ void debug_report_not_slab(struct kmem_cache *s, const void *obj);
  * THE FAST PATH
  *
  * mag_pop / mag_push: pop or push the loaded magazine of the CPU the thread
- * runs on, in the cpus[] array given (s->cpu_fast for callers, s->cpu for
- * the hooks of slab_harden.c); a miss (empty or full, locked, no
+ * runs on, in the cpus[] array given (s->cpu_alloc / s->cpu_free for
+ * callers, s->cpu for the hooks of slab_harden.c); a miss (empty or full, locked, no
  * magazines, rseq abort) jumps to the label the caller gives, whose code
  * is a tail call of its slow path.  On x86-64: 10 instructions, no lock,
  * no atomic, no branch but the miss; the commit is the store of the new
@@ -393,7 +396,7 @@ void debug_report_not_slab(struct kmem_cache *s, const void *obj);
 static inline void *mag_alloc_caller(struct kmem_cache *s, gfp_t gfp, unsigned long caller)
 {
 	void *obj;
-	mag_pop(s->cpu_fast, obj, miss);
+	mag_pop(s->cpu_alloc, obj, miss);
 	return obj;
 miss:
 	return mag_alloc_slow(s, gfp, caller);
@@ -401,7 +404,7 @@ miss:
 
 static inline void mag_free_caller(struct kmem_cache *s, void *obj, unsigned long caller)
 {
-	mag_push(s->cpu_fast, obj, miss);
+	mag_push(s->cpu_free, obj, miss);
 	return;
 miss:
 	mag_free_slow(s, obj, caller);
@@ -411,7 +414,7 @@ miss:
 static kmm_always_inline void *mag_alloc(struct kmem_cache *s, gfp_t gfp)
 {
 	void *obj;
-	mag_pop(s->cpu_fast, obj, miss);
+	mag_pop(s->cpu_alloc, obj, miss);
 	return obj;
 miss:
 	return mag_alloc_slow(s, gfp, _RET_IP_);
@@ -419,7 +422,7 @@ miss:
 
 static kmm_always_inline void mag_free(struct kmem_cache *s, void *obj)
 {
-	mag_push(s->cpu_fast, obj, miss);
+	mag_push(s->cpu_free, obj, miss);
 	return;
 miss:
 	mag_free_slow(s, obj, _RET_IP_);

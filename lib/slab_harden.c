@@ -4,9 +4,10 @@
  *
  * 1. SLOW-PATH HOOKS (SLAB_HOOKS)
  *
- * A cache with hooks has cpu_fast = mag_cpu_none, whose pairs are all
- * MAG_LOCKED: its fast path (slab.h) misses on the test it makes anyway,
- * and mag_alloc_slow()/mag_free_slow() come here.  The hooks then run the
+ * A cache with allocation hooks has cpu_alloc = mag_cpu_none, whose pairs
+ * are all MAG_LOCKED: its allocation fast path (slab.h) misses on the test
+ * it makes anyway, and mag_alloc_slow() comes here; free hooks do the same
+ * with cpu_free and mag_free_slow().  The hooks then run the
  * same magazine pop or push on the cache's real pairs (s->cpu), so a hooked
  * cache keeps its per-CPU magazines and pays a call plus the hook's work;
  * caches without hooks pay nothing, not even a branch.  The hooks are
@@ -48,7 +49,8 @@
  *
  * 3. VALGRIND
  *
- * When RUNNING_ON_VALGRIND at boot, every cache but the boot caches gets
+ * When running on valgrind's memcheck at boot (not another tool, such as
+ * callgrind counting instructions), every cache but the boot caches gets
  * SLAB_HOOK_VALGRIND: an object handed out is a VALGRIND_MALLOCLIKE_BLOCK
  * of object_size bytes, a freed one a VALGRIND_FREELIKE_BLOCK (memcheck
  * then reports a use after free, a double free and, at exit, leaks, as for
@@ -86,7 +88,11 @@ void slab_harden_init(void)
 	AO_store(&h->freechain_corrupt, 0);
 	AO_store(&h->double_free, 0);
 #ifdef KMM_VALGRIND
-	slab_on_valgrind = RUNNING_ON_VALGRIND != 0;
+	/* memcheck only: it answers MAKE_MEM_* with -1, other tools (callgrind
+	 * counting instructions) with the default 0 and get no hooks. */
+	int probe = 0;
+	slab_on_valgrind = RUNNING_ON_VALGRIND != 0 &&
+			   VALGRIND_MAKE_MEM_DEFINED(&probe, sizeof(probe)) != 0;
 #endif
 }
 

@@ -155,7 +155,8 @@ START_TEST(test_hooks_route_slow_path)
 {
 	kmm_test_boot("mem=64M");
 	struct kmem_cache *plain = kmem_cache_create("plain", 64, 0, 0, NULL);
-	ck_assert_ptr_eq(plain->cpu_fast, plain->cpu);
+	ck_assert_ptr_eq(plain->cpu_alloc, plain->cpu);
+	ck_assert_ptr_eq(plain->cpu_free, plain->cpu);
 	ck_assert(!(plain->flags & SLAB_HOOKS));
 	kmem_cache_destroy(plain);
 }
@@ -171,7 +172,8 @@ START_TEST(test_init_on_alloc_slab)
 	kmm_test_boot("mem=64M init_on_alloc=1");
 	struct kmem_cache *k64 = virt_to_head_page(kmalloc(64, GFP_KERNEL))->slab_cache;
 	ck_assert(k64->flags & SLAB_HOOKS);
-	ck_assert_ptr_eq(k64->cpu_fast, mag_cpu_none);
+	ck_assert_ptr_eq(k64->cpu_alloc, mag_cpu_none);
+	ck_assert_ptr_eq(k64->cpu_free, k64->cpu);        /* frees stay fast */
 	for (int round = 0; round < 200; round++) {
 		unsigned char *p = kmalloc(64, GFP_KERNEL);
 		for (int i = 0; i < 64; i++)
