@@ -780,6 +780,25 @@ struct vmap_area *find_vmap_area(unsigned long addr)
 	return va;
 }
 
+/*
+ * find_vm_area(), get_vm_area_size(): the kernel's names for the lookup the
+ * malloc shim needs to validate a free().  The vm_struct is the busy
+ * vmap_area itself (see DIFFERENCES); its usable size is the pages mapped,
+ * which after a vrealloc() shrink may be less than the range minus guard.
+ */
+KMM_EXPORT struct vm_struct *find_vm_area(const void *addr)
+{
+	if (!is_vmalloc_addr(addr))
+		return NULL;
+	return (struct vm_struct *)find_vmap_area((unsigned long)addr);
+}
+
+KMM_EXPORT size_t get_vm_area_size(const struct vm_struct *area)
+{
+	const struct vmap_area *va = (const struct vmap_area *)area;
+	return va ? AO_load((const AO_t *)&va->nr_pages) << PAGE_SHIFT : 0;
+}
+
 unsigned long vmalloc_overhead_pages(void)
 {
 	pthread_mutex_lock(&vmst.lock);

@@ -10,8 +10,18 @@ scripts/install-deps.sh
 mkdir -p build/demo
 [ -f build/demo/Makefile ] || (cd build/demo && "$top/configure" -q >/dev/null)
 make -C build/demo -s -j"$(nproc)" >/dev/null
-if [ -x build/demo/kmm-run ]; then
-	exec build/demo/kmm-run --stats "${@:-python3}" ${1:+} \
-		${@:+} $( [ $# -eq 0 ] && echo "-c 'import json; print(len(json.dumps([dict(a=i, b=str(i)*3) for i in range(200000)])))'" )
+# The program: the arguments, or python3 doing real work (dicts, strings,
+# JSON, sorting: some million allocations) on libkmm's kmalloc and vmalloc.
+if [ $# -eq 0 ]; then
+	set -- /usr/bin/python3 -c '
+import collections, json, random
+r = random.Random(1)
+words = ["".join(r.choice("abcdefghij") for _ in range(r.randint(2, 9))) for _ in range(300000)]
+freq = collections.Counter(words)
+doc = json.dumps([{"word": w, "n": n, "tags": [w[:2], w[-2:]]} for w, n in freq.most_common()])
+back = json.loads(doc)
+print("python3 on libkmm: %d words, %d distinct, JSON %d bytes, top %s"
+      % (len(words), len(freq), len(doc), back[0]["word"]))'
 fi
-exec build/demo/kmm-demo "mem=1G"
+echo "=== kmm-run --conf verbose --stats $1 ..." >&2
+exec build/demo/kmm-run --conf verbose --stats "$@"

@@ -6,7 +6,7 @@ set -eu
 PACKAGES="build-essential autoconf automake libtool pkg-config check
 libatomic-ops-dev libjemalloc-dev libjemalloc2 valgrind linux-perf clang
 libclang-rt-14-dev
-mandoc python3 sqlite3 git gcc make coreutils"
+mandoc python3 sqlite3 git gcc g++ make coreutils time"
 
 if [ "$(id -u)" -ne 0 ]; then
 	if command -v sudo >/dev/null 2>&1; then

@@ -36,6 +36,17 @@ void vunmap(const void *addr);
 struct page *vmalloc_to_page(const void *addr);
 unsigned long vmalloc_to_pfn(const void *addr);
 bool is_vmalloc_addr(const void *addr);
+
+/*
+ * The area behind an address, as the kernel's find_vm_area(): the live
+ * vmalloc() or vmap() area whose range (guard page included) contains addr,
+ * or NULL.  get_vm_area_size() is its usable size: the bytes mapped, guard
+ * page excluded.  struct vm_struct is opaque here (libkmm folds it into its
+ * vmap_area); the area stays valid until it is freed.
+ */
+struct vm_struct;
+struct vm_struct *find_vm_area(const void *addr);
+size_t get_vm_area_size(const struct vm_struct *area);
 void vm_unmap_aliases(void);
 
 #endif /* KMM_VMALLOC_H */

@@ -1,0 +1,617 @@
+/*
+ * malloc.c - the malloc family of libkmm-malloc.so, on kmem_cache and
+ * vmalloc.  The design (size classes, ownership by address, invalid and
+ * double free detection, boot) is in shim.h; the boot in bootstrap.c.
+ *
+ * glibc's contract, as of 2.36, function by function:
+ *   malloc(0)              a unique, freeable pointer (the 16-byte class)
+ *   every failure          NULL with errno = ENOMEM; sizes above PTRDIFF_MAX
+ *                          fail at once
+ *   calloc(n, m)           n * m overflow: NULL, ENOMEM
+ *   realloc(NULL, n)       malloc(n)
+ *   realloc(p, 0)          free(p), NULL (glibc's behaviour)
+ *   realloc failure        NULL, ENOMEM, p untouched
+ *   posix_memalign         alignment a power of two and a multiple of
+ *                          sizeof(void *), else EINVAL and *memptr untouched
+ *   memalign, aligned_alloc
+ *                          alignment <= 16: malloc; not a power of two:
+ *                          rounded up to one; above SIZE_MAX/2+1: EINVAL
+ *   valloc, pvalloc        page aligned (pvalloc rounds the size to pages)
+ *   malloc_usable_size     the bytes really usable (and writable)
+ *   every pointer          16-byte aligned
+ */
+#include "config.h"
+#include <errno.h>
+#include <malloc.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "shim.h"
+
+#define GFP_MALLOC (GFP_KERNEL)
+#define GFP_MALLOC_LARGE (GFP_KERNEL | __GFP_NOWARN)
+
+/* ------------------------------------------------------------------ */
+/* Size classes                                                        */
+
+/* The kmalloc caches malloc may use (kmalloc-8 is only 8-byte aligned). */
+static const unsigned int kmalloc_sizes[] = {
+	16, 32, 64, 96, 128, 192, 256, 512, 1024, 2048, 4096, 8192,
+};
+
+/*
+ * malloc.classes=fine: about four classes per doubling, jemalloc's
+ * spacing, so a request wastes at most 25% (a third for the first few).
+ */
+static const unsigned int fine_sizes[] = {
+	16, 32, 48, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384, 448, 512,
+	640, 768, 896, 1024, 1280, 1536, 1792, 2048, 2560, 3072, 3584, 4096,
+	5120, 6144, 7168, 8192, 10240, 12288, 14336, 16384, 20480, 24576, 28672,
+	32768, 40960, 49152, 57344, 65536, 81920, 98304, 114688, 131072,
+};
+
+/* malloc.classes=kmalloc: kmalloc's sizes, then powers of two. */
+static const unsigned int coarse_sizes[] = {
+	16, 32, 64, 96, 128, 192, 256, 512, 1024, 2048, 4096, 8192,
+	16384, 32768, 65536, 131072,
+};
+
+/* Names of the caches the shim creates; kmem_cache_create keeps the pointer. */
+static char class_names[SHIM_MAX_CLASSES][24];
+
+static bool is_kmalloc_size(unsigned int size)
+{
+	for (size_t i = 0; i < sizeof(kmalloc_sizes) / sizeof(kmalloc_sizes[0]); i++)
+		if (kmalloc_sizes[i] == size)
+			return true;
+	return false;
+}
+
+/* The kmalloc cache that serves `size`, found through one allocation. */
+static struct kmem_cache *kmalloc_cache_of(unsigned int size)
+{
+	void *p = kmalloc(size, GFP_KERNEL);
+	struct kmem_cache *s = NULL;
+	if (!p || ZERO_OR_NULL_PTR(p))
+		return NULL;
+	if (virt_addr_valid(p)) {
+		struct page *head = virt_to_head_page(p);
+		if (PageSlab(head) && kmem_cache_size(head->slab_cache) == size)
+			s = head->slab_cache;
+	}
+	kfree(p);
+	return s;
+}
+
+static struct kmem_cache *class_cache_create(unsigned int nr, unsigned int size)
+{
+	char *name = class_names[nr];
+	if (size % 1024 == 0)
+		snprintf(name, sizeof(class_names[0]), "malloc-%uk", size / 1024);
+	else
+		snprintf(name, sizeof(class_names[0]), "malloc-%u", size);
+	return kmem_cache_create(name, size, SHIM_ALIGN, 0, NULL);
+}
+
+static void class_set_arith(struct shim_class *c)
+{
+	uint64_t odd = c->size;
+	c->shift = 0;
+	while (!(odd & 1)) {
+		odd >>= 1;
+		c->shift++;
+	}
+	uint64_t inv = odd;                 /* Newton: 5 steps give 64 bits */
+	for (int i = 0; i < 5; i++)
+		inv *= 2 - odd * inv;
+	c->inv = inv;
+	c->limit = UINT64_MAX / odd;
+}
+
+static void by_cache_insert(struct kmem_cache *s, unsigned int cls)
+{
+	uintptr_t k = (uintptr_t)s;
+	unsigned int i = (unsigned int)((k >> 6) ^ (k >> 14)) & 127;
+	while (shim.by_cache[i].cache) {
+		if (shim.by_cache[i].cache == s)
+			return;             /* a merged cache: first class keeps it */
+		i = (i + 1) & 127;
+	}
+	shim.by_cache[i].cache = s;
+	shim.by_cache[i].cls = cls;
+}
+
+int shim_classes_init(size_t slab_max)
+{
+	const unsigned int *sizes = shim.fine_classes ? fine_sizes : coarse_sizes;
+	size_t n = shim.fine_classes ? sizeof(fine_sizes) / sizeof(fine_sizes[0])
+				     : sizeof(coarse_sizes) / sizeof(coarse_sizes[0]);
+	unsigned int nr = 0;
+
+	for (size_t i = 0; i < n && nr < SHIM_MAX_CLASSES; i++) {
+		unsigned int size = sizes[i];
+		struct kmem_cache *s = NULL;
+		/* The largest class must cover slab_max; none above it. */
+		if (nr > 0 && shim.classes[nr - 1].size >= slab_max)
+			break;
+		if (is_kmalloc_size(size))
+			s = kmalloc_cache_of(size);
+		if (!s)
+			s = class_cache_create(nr, size);
+		if (!s)
+			return -1;
+		unsigned int real = kmem_cache_size(s);
+		if (real < size || real % SHIM_ALIGN) {
+			shim_message("libkmm-malloc: cache %s has object size %u for "
+				     "class %u; class skipped\n", kmem_cache_name(s),
+				     real, size);
+			continue;
+		}
+		shim.classes[nr].cache = s;
+		shim.classes[nr].size = real;
+		class_set_arith(&shim.classes[nr]);
+		by_cache_insert(s, nr);
+		nr++;
+	}
+	if (nr == 0)
+		return -1;
+	shim.nr_classes = nr;
+	if (slab_max > shim.classes[nr - 1].size)
+		slab_max = shim.classes[nr - 1].size;
+	unsigned int cls = 0;
+	for (size_t g = 0; g <= slab_max / SHIM_ALIGN; g++) {
+		while (shim.classes[cls].size < g * SHIM_ALIGN)
+			cls++;
+		shim.size_index[g] = (uint8_t)cls;
+	}
+	return 0;
+}
+
+static inline const struct shim_class *class_for(size_t n)
+{
+	return &shim.classes[shim.size_index[(n + SHIM_ALIGN - 1) / SHIM_ALIGN]];
+}
+
+/* ------------------------------------------------------------------ */
+/* Ownership                                                           */
+
+enum owner_kind { OWN_GLIBC, OWN_SLAB, OWN_PAGES, OWN_VMALLOC };
+
+struct owner {
+	enum owner_kind kind;
+	size_t usable;
+	const struct shim_class *cls;  /* OWN_SLAB */
+	struct page *head;             /* OWN_SLAB, OWN_PAGES */
+};
+
+/*
+ * Who owns p, checked to the byte; any pointer inside libkmm's ranges that
+ * is not a live malloc block ends the program here with a report.
+ * `func` names the caller in the report, "free()" and so on.
+ */
+static noinline void owner_of(const void *p, const char *func, struct owner *o)
+{
+	o->cls = NULL;
+	o->head = NULL;
+	if (virt_addr_valid(p)) {
+		struct page *head = virt_to_head_page(p);
+		uintptr_t base = (uintptr_t)page_address(head);
+		if (PageSlab(head)) {
+			struct kmem_cache *s = head->slab_cache;
+			const struct shim_class *c = shim_class_of(s);
+			if (!c)
+				shim_fatal("%s: invalid pointer %p (inside an object of "
+					   "cache %s, which malloc does not use)\n", func, p,
+					   kmem_cache_name(s));
+			if (!shim_class_multiple(c, (uintptr_t)p - base))
+				shim_fatal("%s: invalid pointer %p (not the start of an "
+					   "object in cache %s)\n", func, p,
+					   kmem_cache_name(s));
+			if (((const uintptr_t *)p)[1] == shim_tag(p)) {
+				if (!strcmp(func, "free()"))
+					shim_fatal("free(): double free detected %p in cache "
+						   "%s\n", p, kmem_cache_name(s));
+				shim_fatal("%s: invalid pointer %p (freed already, in cache "
+					   "%s)\n", func, p, kmem_cache_name(s));
+			}
+			o->kind = OWN_SLAB;
+			o->cls = c;
+			o->head = head;
+			o->usable = c->size;
+			return;
+		}
+		if (page_count(head) == 0)
+			shim_fatal("%s: invalid pointer %p (in a free page frame, pfn "
+				   "%#lx: freed already?)\n", func, p, page_to_pfn(head));
+		if (!PageHead(head) || head->private != SHIM_PAGE_MARK)
+			shim_fatal("%s: invalid pointer %p (in page frame %#lx, which "
+				   "malloc did not hand out)\n", func, p, page_to_pfn(head));
+		if ((uintptr_t)p != base)
+			shim_fatal("%s: invalid pointer %p (not the start of the "
+				   "order-%u page block at %p)\n", func, p,
+				   compound_order(head), (void *)base);
+		o->kind = OWN_PAGES;
+		o->head = head;
+		o->usable = page_size(head);
+		return;
+	}
+	if (is_vmalloc_addr(p)) {
+		struct vm_struct *area = find_vm_area(p);
+		if (!area)
+			shim_fatal("%s: invalid pointer %p (not in a live vmalloc area: "
+				   "freed already?)\n", func, p);
+		/* The start of an area: page aligned, and the page before it is
+		 * another area's guard page or no area at all. */
+		if (((uintptr_t)p & (PAGE_SIZE - 1)) ||
+		    find_vm_area((const char *)p - PAGE_SIZE) == area)
+			shim_fatal("%s: invalid pointer %p (not the start of a vmalloc "
+				   "area)\n", func, p);
+		o->kind = OWN_VMALLOC;
+		o->usable = get_vm_area_size(area);
+		return;
+	}
+	o->kind = OWN_GLIBC;
+	o->usable = 0;
+}
+
+/* Free a block whose owner has been checked. */
+static void free_owned(void *p, const struct owner *o)
+{
+	switch (o->kind) {
+	case OWN_SLAB:
+		((uintptr_t *)p)[1] = shim_tag(p);
+		kmem_cache_free(o->cls->cache, p);
+		break;
+	case OWN_PAGES:
+		o->head->private = 0;
+		__free_pages(o->head, compound_order(o->head));
+		break;
+	case OWN_VMALLOC:
+		vfree(p);
+		break;
+	case OWN_GLIBC:
+		__libc_free(p);
+		break;
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Allocation                                                          */
+
+static inline void *enomem(void)
+{
+	errno = ENOMEM;
+	return NULL;
+}
+
+static inline void *slab_alloc(const struct shim_class *c, gfp_t gfp)
+{
+	void *p = kmem_cache_alloc(c->cache, gfp);
+	if (likely(p))
+		((uintptr_t *)p)[1] = 0;    /* clear the double-free tag */
+	return p;
+}
+
+static void *large_alloc(size_t n, gfp_t extra)
+{
+	void *p;
+	if (n > PTRDIFF_MAX)
+		return enomem();
+	p = __vmalloc(n, GFP_MALLOC_LARGE | extra);
+	return p ? p : enomem();
+}
+
+/* Everything malloc's fast path does not do: boot, 0, failures, large. */
+static noinline void *malloc_slow(size_t n)
+{
+	if (!shim_boot_slow())
+		return __libc_malloc(n);
+	if (n == 0)
+		n = 1;
+	if (n <= shim.slab_max) {
+		void *p = slab_alloc(class_for(n), GFP_MALLOC);
+		return p ? p : enomem();
+	}
+	return large_alloc(n, 0);
+}
+
+/* About 10 instructions and the call to kmem_cache_alloc(). */
+static inline void *shim_malloc(size_t n)
+{
+	if (likely(n - 1 < shim_slab_max())) {
+		void *p = slab_alloc(class_for(n), GFP_MALLOC);
+		if (likely(p))
+			return p;
+	}
+	return malloc_slow(n);
+}
+
+static noinline void free_slow(void *p)
+{
+	struct owner o;
+	if (!p)
+		return;
+	if (!shim_ready()) {
+		__libc_free(p);         /* nothing of ours exists before boot */
+		return;
+	}
+	owner_of(p, "free()", &o);
+	free_owned(p, &o);
+}
+
+/* The slab case, checked as owner_of() does; the rest in free_slow. */
+static inline void shim_free(void *p)
+{
+	if (likely(virt_addr_valid(p))) {
+		struct page *head = virt_to_head_page(p);
+		if (likely(head->flags & (1UL << PG_slab))) {
+			const struct shim_class *c = shim_class_of(head->slab_cache);
+			uintptr_t *w = p;
+			if (likely(c && w[1] != shim_tag(p) &&
+				   shim_class_multiple(c, (uintptr_t)p -
+						       (uintptr_t)page_address(head)))) {
+				w[1] = shim_tag(p);
+				kmem_cache_free(c->cache, p);
+				return;
+			}
+		}
+	}
+	free_slow(p);
+}
+
+/* Aligned allocation; align is a power of two above SHIM_ALIGN. */
+static void *aligned_alloc_pow2(size_t align, size_t n)
+{
+	if (!shim_boot_slow())
+		return __libc_memalign(align, n);
+	if (n == 0)
+		n = 1;
+	if (n > PTRDIFF_MAX || align > PTRDIFF_MAX)
+		return enomem();
+	/* A class whose size is a multiple of align: its objects are aligned
+	 * when the slab is (slabs are naturally aligned buddy blocks). */
+	if (n <= shim.slab_max) {
+		for (unsigned int i = shim.size_index[(n + SHIM_ALIGN - 1) / SHIM_ALIGN];
+		     i < shim.nr_classes; i++) {
+			const struct shim_class *c = &shim.classes[i];
+			if (c->size % align)
+				continue;
+			void *p = slab_alloc(c, GFP_MALLOC);
+			if (!p)
+				return enomem();
+			if (((uintptr_t)p & (align - 1)) == 0)
+				return p;
+			shim_free(p);   /* slab not aligned (debug layout): pages */
+			break;
+		}
+	}
+	if (align <= PAGE_SIZE)
+		return large_alloc(n, 0);
+	/* A naturally aligned compound block, up to 4 MiB. */
+	size_t need = n > align ? n : align;
+	unsigned int order = 0;
+	while ((PAGE_SIZE << order) < need && order <= MAX_PAGE_ORDER)
+		order++;
+	if (order > MAX_PAGE_ORDER)
+		return enomem();
+	struct page *page = alloc_pages(GFP_MALLOC_LARGE | __GFP_COMP, order);
+	if (!page)
+		return enomem();
+	page->private = SHIM_PAGE_MARK;
+	return page_address(page);
+}
+
+/* memalign's rules (glibc 2.36), shared by aligned_alloc. */
+static void *shim_memalign(size_t align, size_t n)
+{
+	if (align <= SHIM_ALIGN)
+		return shim_malloc(n);
+	if (align > SIZE_MAX / 2 + 1) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (align & (align - 1)) {
+		size_t a = SHIM_ALIGN;
+		while (a < align)
+			a <<= 1;
+		align = a;
+	}
+	return aligned_alloc_pow2(align, n);
+}
+
+/* ------------------------------------------------------------------ */
+/* The exported interface                                              */
+
+SHIM_EXPORT void *malloc(size_t n)
+{
+	return shim_malloc(n);
+}
+
+SHIM_EXPORT void free(void *p)
+{
+	shim_free(p);
+}
+
+SHIM_EXPORT void *calloc(size_t n, size_t m)
+{
+	size_t total;
+	void *p;
+	if (unlikely(__builtin_mul_overflow(n, m, &total)))
+		return enomem();
+	if (likely(total - 1 < shim_slab_max())) {
+		p = slab_alloc(class_for(total), GFP_MALLOC);
+		if (likely(p)) {
+			memset(p, 0, total);
+			return p;
+		}
+		return enomem();
+	}
+	if (!shim_boot_slow())
+		return __libc_calloc(n, m);
+	if (total == 0 || total <= shim.slab_max) {
+		p = shim_malloc(total);
+		if (p)
+			memset(p, 0, total);
+		return p;
+	}
+	return large_alloc(total, __GFP_ZERO);
+}
+
+SHIM_EXPORT void *realloc(void *p, size_t n)
+{
+	struct owner o;
+	void *q;
+	if (!p)
+		return shim_malloc(n);
+	if (n == 0) {
+		shim_free(p);
+		return NULL;
+	}
+	if (!shim_ready()) {
+		return __libc_realloc(p, n);
+	}
+	owner_of(p, "realloc()", &o);
+	switch (o.kind) {
+	case OWN_GLIBC:
+		return __libc_realloc(p, n);
+	case OWN_SLAB:
+	case OWN_PAGES:
+		/* In place while the block fits and is no more than half empty. */
+		if (n <= o.usable && (n > o.usable / 2 || o.usable <= SHIM_ALIGN))
+			return p;
+		break;
+	case OWN_VMALLOC:
+		if (n > shim.slab_max) {
+			if (n > PTRDIFF_MAX)
+				return enomem();
+			q = vrealloc(p, n, GFP_MALLOC_LARGE);
+			return q ? q : enomem();
+		}
+		break;
+	}
+	q = shim_malloc(n);
+	if (!q)
+		return NULL;
+	memcpy(q, p, n < o.usable ? n : o.usable);
+	free_owned(p, &o);
+	return q;
+}
+
+SHIM_EXPORT void *reallocarray(void *p, size_t n, size_t m)
+{
+	size_t total;
+	if (__builtin_mul_overflow(n, m, &total))
+		return enomem();
+	return realloc(p, total);
+}
+
+SHIM_EXPORT int posix_memalign(void **memptr, size_t align, size_t n)
+{
+	void *p;
+	int saved = errno;
+	if (align < sizeof(void *) || (align & (align - 1)))
+		return EINVAL;
+	p = align <= SHIM_ALIGN ? shim_malloc(n) : aligned_alloc_pow2(align, n);
+	if (!p)
+		return ENOMEM;
+	errno = saved;
+	*memptr = p;
+	return 0;
+}
+
+SHIM_EXPORT void *aligned_alloc(size_t align, size_t n)
+{
+	return shim_memalign(align, n);
+}
+
+SHIM_EXPORT void *memalign(size_t align, size_t n)
+{
+	return shim_memalign(align, n);
+}
+
+SHIM_EXPORT void *valloc(size_t n)
+{
+	return shim_memalign(PAGE_SIZE, n);
+}
+
+SHIM_EXPORT void *pvalloc(size_t n)
+{
+	if (n > SIZE_MAX - PAGE_SIZE)
+		return enomem();
+	n = PAGE_ALIGN(n);
+	return shim_memalign(PAGE_SIZE, n ? n : PAGE_SIZE);
+}
+
+SHIM_EXPORT size_t malloc_usable_size(void *p)
+{
+	struct owner o;
+	if (!p)
+		return 0;
+	if (!shim_ready())
+		return shim.libc_usable_size ? shim.libc_usable_size(p) : 0;
+	owner_of(p, "malloc_usable_size()", &o);
+	if (o.kind == OWN_GLIBC)
+		return shim.libc_usable_size ? shim.libc_usable_size(p) : 0;
+	return o.usable;
+}
+
+SHIM_EXPORT int malloc_trim(size_t pad)
+{
+	(void)pad;
+	if (!shim_boot_slow())
+		return 0;
+	unsigned long before = nr_free_pages();
+	for (unsigned int i = 0; i < shim.nr_classes; i++)
+		kmem_cache_shrink(shim.classes[i].cache);
+	drain_all_pages(NULL);
+	return nr_free_pages() > before;
+}
+
+SHIM_EXPORT void malloc_stats(void)
+{
+	if (!shim_boot_slow())
+		return;
+	fflush(stdout);
+	fprintf(stderr, "--- libkmm-malloc statistics (pid %d) ---\n", (int)getpid());
+	fprintf(stderr, "--- /proc/buddyinfo\n");
+	kmm_show_buddyinfo(stderr);
+	fprintf(stderr, "--- /proc/slabinfo\n");
+	kmm_show_slabinfo(stderr);
+	fprintf(stderr, "--- /proc/vmallocinfo\n");
+	kmm_show_vmallocinfo(stderr);
+	fprintf(stderr, "--- /proc/meminfo\n");
+	kmm_show_meminfo(stderr);
+}
+
+SHIM_EXPORT struct mallinfo2 mallinfo2(void)
+{
+	struct mallinfo2 mi;
+	memset(&mi, 0, sizeof(mi));
+	if (!shim_boot_slow())
+		return mi;
+	/* libkmm's frames in use: slabs, vmalloc, page blocks. */
+	size_t used = (size_t)(totalram_pages() - nr_free_pages()) * PAGE_SIZE;
+	mi.arena = used;
+	mi.uordblks = used;
+	mi.ordblks = 1;
+	return mi;
+}
+
+static int clamp_int(size_t v)
+{
+	return v > INT32_MAX ? INT32_MAX : (int)v;
+}
+
+SHIM_EXPORT struct mallinfo mallinfo(void)
+{
+	struct mallinfo2 m2 = mallinfo2();
+	struct mallinfo mi;
+	memset(&mi, 0, sizeof(mi));
+	mi.arena = clamp_int(m2.arena);
+	mi.ordblks = clamp_int(m2.ordblks);
+	mi.uordblks = clamp_int(m2.uordblks);
+	mi.fordblks = clamp_int(m2.fordblks);
+	return mi;
+}

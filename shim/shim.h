@@ -1,0 +1,199 @@
+/*
+ * shim.h - libkmm-malloc.so: the malloc family on top of libkmm's public API.
+ *
+ * 1. OVERVIEW
+ *
+ * A program started with LD_PRELOAD=libkmm-malloc.so (kmm-run) finds malloc,
+ * free, calloc, realloc and the rest of glibc's malloc interface here.  They
+ * are built only from libkmm's public kernel API:
+ *
+ *   request <= malloc.slab_max   a size class: one kmem_cache per class.  The
+ *                                kmalloc caches (kmalloc-16 .. kmalloc-8k,
+ *                                never kmalloc-8: it is only 8-aligned) serve
+ *                                their sizes; with malloc.classes=fine (the
+ *                                default) caches the shim creates with
+ *                                kmem_cache_create() fill the gaps between
+ *                                them, as jemalloc's classes do (48, 80, 112,
+ *                                160, ... 7168, then 10k .. 128k), so that the
+ *                                rounding waste stays under 25%.
+ *   larger                       vmalloc (__vmalloc with __GFP_NOWARN);
+ *                                realloc grows and shrinks it with vrealloc().
+ *   alignment > PAGE_SIZE        a compound block from alloc_pages(),
+ *                                naturally aligned (up to 4 MiB), marked as
+ *                                the shim's through page->private.
+ *
+ * 2. OWNERSHIP
+ *
+ * Ownership is decided by address, exactly and in O(1): a pointer in the
+ * direct map (virt_addr_valid) belongs to a slab or a page block, found
+ * through virt_to_head_page(); a pointer in the vmalloc range
+ * (is_vmalloc_addr) to a vmalloc area.  Anything else is glibc's: memory
+ * malloc()ed before the shim took over, by the booting thread while libkmm
+ * itself boots (section 3), or by an RTLD_DEEPBIND library; it goes back to
+ * __libc_free / __libc_realloc, and its usable size comes from glibc's own
+ * malloc_usable_size.
+ *
+ * Inside our ranges, a pointer that is not the start of a live allocation
+ * stops the program with a message naming the pointer, the cache and what is
+ * wrong, as glibc does ("free(): invalid pointer"): never silent corruption.
+ *   - slab: the object offset in its slab must be a multiple of the cache's
+ *     object size (an exact multiply by the modular inverse, no division),
+ *     and the cache must be one of the malloc classes;
+ *   - double free: free() writes TAG(p) = secret ^ p into the object's
+ *     second word, and refuses to free an object whose second word already
+ *     holds it; malloc() clears that word (one store).  The secret comes from
+ *     AT_RANDOM, so a program cannot forge it by accident (chance 2^-64).
+ *     The second word, not the first: a slab may keep its free-list link in
+ *     the first word of a free object;
+ *   - page block: the pointer must be the block's first byte, and the block
+ *     must carry the shim's mark;
+ *   - vmalloc: the pointer must be the start of a live area (find_vm_area);
+ *   - a free page frame of the direct map (page_count 0): invalid.
+ *
+ * 3. BOOT AND ITS RACES (bootstrap.c)
+ *
+ * The first malloc() of a process may come from the dynamic loader or from
+ * libc, before main and before the shim's constructor.  Whichever comes
+ * first, the constructor or the first allocation, boots: under boot_lock it
+ * reads the shim's settings from KMM_CONF (without allocating), calls
+ * kmm_init(NULL), creates the class caches and only then publishes
+ * `shim.slab_max`, the one word the fast path reads.  While it runs:
+ *   - the booting thread may re-enter malloc (libkmm registers
+ *     pthread_atfork and atexit handlers, dlsym may allocate): those
+ *     requests are served by __libc_malloc, and later freed to glibc by
+ *     address;
+ *   - other threads wait on boot_lock, then go on with the booted shim.
+ * Booting from the constructor too makes sure libkmm's atfork handlers are
+ * registered before the program can fork.
+ *
+ * 4. FAST PATHS
+ *
+ * malloc: one acquire load of slab_max (0 before boot, so the same compare
+ * sends early calls to the slow path), a size_index[] load, a class load,
+ * kmem_cache_alloc(), one store to clear the tag word.  free: the range
+ * check, virt_to_head_page(), a flag test, the cache -> class hash lookup
+ * (one probe almost always), the multiple-of-stride check, the tag check and
+ * store, kmem_cache_free().
+ *
+ * 5. SETTINGS (KMM_CONF, the "malloc." namespace; libkmm skips these names)
+ *
+ *   malloc.slab_max=SIZE     largest request served by slab classes
+ *                            (default 16k; 16 .. 128k); larger ones: vmalloc
+ *   malloc.classes=fine|kmalloc
+ *                            fine (default): the extra size classes above;
+ *                            kmalloc: the kmalloc caches only (power-of-two
+ *                            and 96/192 sizes) and, above 8k, 16k .. 128k
+ *
+ * 6. OBSERVING IT
+ *
+ * KMM_CONF=verbose prints libkmm's banner and "libkmm-malloc: active" at
+ * boot; KMM_CONF=stats prints libkmm's dumps at exit; malloc_stats() prints
+ * buddyinfo, slabinfo, vmallocinfo and meminfo on stderr on demand.
+ */
+#ifndef KMM_SHIM_H
+#define KMM_SHIM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <kmm/kmm.h>
+
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+#define noinline __attribute__((noinline))
+
+#define SHIM_EXPORT __attribute__((visibility("default")))
+
+/* Every malloc pointer is aligned to this (glibc's MALLOC_ALIGNMENT). */
+#define SHIM_ALIGN 16
+/* The largest malloc.slab_max accepted. */
+#define SHIM_SLAB_LIMIT (128u << 10)
+#define SHIM_SLAB_DEFAULT (16u << 10)
+#define SHIM_MAX_CLASSES 64
+
+/* Marks a page block (large alignment) as the shim's, in page->private. */
+#define SHIM_PAGE_MARK 0x6b6d6d2d6d616c6cUL  /* "kmm-mall" */
+
+/* One size class: a cache and the arithmetic to validate object starts. */
+struct shim_class {
+	struct kmem_cache *cache;
+	unsigned int size;             /* usable bytes = kmem_cache_size() */
+	unsigned int shift;            /* size = odd << shift */
+	uint64_t inv;                  /* odd^-1 mod 2^64 */
+	uint64_t limit;                /* UINT64_MAX / odd */
+};
+
+struct shim_state {
+	/* Written once at boot, read-only afterwards. */
+	size_t slab_max;               /* 0 until booted; the fast path's gate */
+	uint64_t secret;               /* double-free tag secret */
+	unsigned int nr_classes;
+	struct shim_class classes[SHIM_MAX_CLASSES];
+	/* (size + 15) / 16 -> class, for size 0 .. slab_max */
+	uint8_t size_index[SHIM_SLAB_LIMIT / SHIM_ALIGN + 1];
+	/* cache -> class + 1 (0: empty), open addressing */
+	struct { struct kmem_cache *cache; unsigned int cls; } by_cache[128];
+	size_t (*libc_usable_size)(void *);
+	bool fine_classes;             /* malloc.classes=fine */
+	bool verbose;                  /* KMM_CONF has verbose */
+	bool disabled;                 /* libkmm did not boot: all to glibc */
+};
+
+extern struct shim_state shim;
+
+/* glibc's own allocator (exported by libc.so.6 since GLIBC_2.2.5). */
+void *__libc_malloc(size_t size);
+void *__libc_calloc(size_t n, size_t size);
+void *__libc_realloc(void *p, size_t size);
+void __libc_free(void *p);
+void *__libc_memalign(size_t align, size_t size);
+
+/* bootstrap.c */
+/* Boot if needed: true when libkmm may serve the caller, false when the
+ * caller must use glibc (recursion from the booting thread, or disabled). */
+bool shim_boot_slow(void);
+/* Print "<func>: <what> <ptr> ..." on stderr and abort(). */
+__attribute__((noreturn, format(printf, 1, 2)))
+void shim_fatal(const char *fmt, ...);
+void shim_message(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Build the class table; 0, or -1 when libkmm cannot create caches. */
+int shim_classes_init(size_t slab_max);
+
+static inline size_t shim_slab_max(void)
+{
+	return __atomic_load_n(&shim.slab_max, __ATOMIC_ACQUIRE);
+}
+
+static inline bool shim_ready(void)
+{
+	return shim_slab_max() != 0 || shim.disabled;
+}
+
+static inline uintptr_t shim_tag(const void *p)
+{
+	return (uintptr_t)p ^ shim.secret;
+}
+
+/* The class of a cache, or NULL when the cache is not one of ours. */
+static inline const struct shim_class *shim_class_of(const struct kmem_cache *s)
+{
+	uintptr_t k = (uintptr_t)s;
+	unsigned int i = (unsigned int)((k >> 6) ^ (k >> 14)) & 127;
+	for (;;) {
+		if (likely(shim.by_cache[i].cache == s))
+			return &shim.classes[shim.by_cache[i].cls];
+		if (!shim.by_cache[i].cache)
+			return NULL;
+		i = (i + 1) & 127;
+	}
+}
+
+/* Is off a multiple of the class's object size? (exact, no division) */
+static inline bool shim_class_multiple(const struct shim_class *c, uintptr_t off)
+{
+	if (off & ((1UL << c->shift) - 1))
+		return false;
+	return (uint64_t)(off >> c->shift) * c->inv <= c->limit;
+}
+
+#endif /* KMM_SHIM_H */
