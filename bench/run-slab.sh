@@ -8,6 +8,8 @@
 #    without registration (one thread only) to count the rseq fast path.
 #  - throughput, ns per pair, median of 5 interleaved runs, 1 and 2
 #    threads (2 threads: a third of the frees are cross-thread, cross-CPU).
+# BENCH_KMM_CONF (e.g. "init_on_alloc=1") applies to every libkmm run, to
+# measure the cost of an option.
 # Usage: bench/run-slab.sh [BUILDDIR]
 set -eu
 B=${1:-.}
@@ -19,7 +21,7 @@ if command -v valgrind >/dev/null 2>&1; then
 	echo "== callgrind instructions per pair"
 	ir() {   # MODE SIZE PAIRS [CONF]
 		bin=bench_slab; [ "$1" = jemalloc ] && bin=bench_slab_je
-		BENCH_KMM_CONF=${4:-} run valgrind --tool=callgrind --callgrind-out-file=/dev/null \
+		BENCH_KMM_CONF="${BENCH_KMM_CONF:-} ${4:-}" run valgrind --tool=callgrind --callgrind-out-file=/dev/null \
 			"$B/bench/$bin" "$1" "$2" 1 "$3" 2>&1 |
 			sed -n 's/.*Collected : *\([0-9]*\).*/\1/p'
 	}

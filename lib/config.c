@@ -65,6 +65,11 @@ static const struct setting settings[] = {
 	{ "init_on_alloc", SET_BOOL, FIELD(init_on_alloc), 0, 0, 0, false, "0 or 1" },
 	{ "init_on_free", SET_BOOL, FIELD(init_on_free), 0, 0, 0, false, "0 or 1" },
 	{ "page_alloc.shuffle", SET_BOOL, FIELD(shuffle), 0, 0, 0, false, "0 or 1" },
+	/* Kconfig options in Linux (no boot parameter there). */
+	{ "slab_freelist_hardened", SET_BOOL, FIELD(slab_freelist_hardened), 0, 0, 0, false,
+	  "0 or 1" },
+	{ "slab_freelist_random", SET_BOOL, FIELD(slab_freelist_random), 0, 0, 0, false,
+	  "0 or 1" },
 #define FAULT_SETTINGS(prefix, field)                                                   \
 	{ prefix, SET_STRING, FIELD(field.spec), sizeof(((struct kmm_config *)0)->field.spec), \
 	  0, 0, true, "interval,probability,space,times as in the kernel: " prefix "=1,10,0,-1" }, \

@@ -47,6 +47,13 @@
 #include "list.h"
 #include "percpu.h"
 
+/*
+ * Every declaration below is of a symbol inside libkmm.so: hidden, so that
+ * the code reaches variables PC-relative rather than through the GOT (the
+ * definitions are hidden anyway, by -fvisibility=hidden).
+ */
+#pragma GCC visibility push(hidden)
+
 #define KMM_EXPORT __attribute__((visibility("default")))
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
@@ -122,6 +129,10 @@ struct kmm_config {
 	                                  counting under valgrind */
 	bool init_on_alloc;            /* init_on_alloc=1: zero every allocation */
 	bool init_on_free;             /* init_on_free=1: zero memory when freed */
+	bool slab_freelist_hardened;   /* slab_freelist_hardened=1: obfuscated
+	                                  free pointers (CONFIG_SLAB_FREELIST_HARDENED) */
+	bool slab_freelist_random;     /* slab_freelist_random=1: new slabs in
+	                                  random order (CONFIG_SLAB_FREELIST_RANDOM) */
 	bool shuffle;                  /* page_alloc.shuffle=1: random free lists */
 	struct fault_config {          /* fail_page_alloc=, failslab= */
 		char spec[64];         /* kernel form: interval,probability,space,times */
@@ -305,6 +316,12 @@ struct kmm_machine {
 	struct phys_memory mem;
 	pg_data_t node;
 	struct page_alloc_state pa;
+	struct slab_harden_state {     /* lib/slab_harden.c */
+		struct fault_attr failslab;
+		AO_t rng;              /* secrets and slot orders */
+		AO_t freechain_corrupt;/* corrupted free pointers found */
+		AO_t double_free;      /* double frees refused */
+	} slab;
 	AO_t stat[NR_KMM_STAT_ITEMS];
 };
 
@@ -418,5 +435,7 @@ void slab_lock_all(void);
 void slab_unlock_all(void);
 void vmalloc_lock_all(void);
 void vmalloc_unlock_all(void);
+
+#pragma GCC visibility pop
 
 #endif /* KMM_LIB_INTERNAL_H */

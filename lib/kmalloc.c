@@ -17,13 +17,19 @@
  *
  * FAST PATH
  *
- * kmalloc(): one range test (size - 1 < 8 KiB and no __GFP_DMA), the table
- * lookup, the magazine pop of slab.h, the __GFP_ZERO test: about 22
- * instructions on a hit, no call.  Everything else - size 0, large sizes,
- * DMA, boot, a magazine miss - is one unlikely branch to a noinline path.
- * kfree(): ZERO_OR_NULL_PTR test, virt_to_head_page() inline, PG_slab test,
- * the magazine push: about 20 instructions on a hit.  A non-slab page is a
- * kmalloc_large() block and goes back with __free_pages(compound order).
+ * kmalloc() and kfree() are leaf functions: no stack frame, no register
+ * saved, and their only calls are tail calls of the slow paths.
+ * kmalloc(): one range test (size - 1 < kmalloc_fast_limit: 8 KiB once
+ * booted, 0 before, so that the first call boots), one flags test
+ * (__GFP_DMA, __GFP_ZERO), one load from kmalloc_table[(size - 1) / 8],
+ * the magazine pop of slab.h: 21 instructions on a hit.  Everything else
+ * - size 0, large sizes, DMA, zeroing, boot, a magazine miss - is one
+ * unlikely branch to a noinline path.
+ * kfree(): the ZERO_OR_NULL_PTR test, the object's own struct page (every
+ * page of a slab has PG_slab and slab_cache, so there is no compound_head
+ * step), the PG_slab test, the magazine push: 22 instructions on a hit.
+ * A non-slab page is a kmalloc_large() block and goes back with
+ * __free_pages(compound order).
  *
  * ZERO_SIZE_PTR: kmalloc(0) returns (void *)16, which kfree() and ksize()
  * accept and which faults when dereferenced.
@@ -37,6 +43,12 @@
 enum kmalloc_cache_type { KMALLOC_NORMAL, KMALLOC_DMA, NR_KMALLOC_TYPES };
 
 static struct kmem_cache *kmalloc_caches[NR_KMALLOC_TYPES][KMALLOC_SHIFT_HIGH + 1];
+
+/* The fast path's view: the KMALLOC_NORMAL cache of each size, by
+ * (size - 1) / 8, and the bound below which size - 1 may use it. */
+#define KMALLOC_TABLE_SIZE (KMALLOC_MAX_CACHE_SIZE / 8)
+static struct kmem_cache *kmalloc_table[KMALLOC_TABLE_SIZE];
+static size_t kmalloc_fast_limit;       /* 0 until boot has made the caches */
 
 /* The kernel's size_index[]: index of the cache for (size - 1) / 8. */
 static const unsigned char size_index[24] = {
@@ -92,6 +104,10 @@ int kmalloc_init(void)
 			kmalloc_caches[type][idx] = s;
 		}
 	}
+	for (size_t i = 0; i < KMALLOC_TABLE_SIZE; i++)
+		kmalloc_table[i] = kmalloc_caches[KMALLOC_NORMAL][kmalloc_index(i * 8 + 1)];
+	/* Released: a fast path that sees the limit sees the table. */
+	__atomic_store_n(&kmalloc_fast_limit, KMALLOC_MAX_CACHE_SIZE, __ATOMIC_RELEASE);
 	return 0;
 }
 
@@ -137,38 +153,45 @@ static noinline void *kmalloc_slow(size_t size, gfp_t gfp, unsigned long caller)
 					      KMALLOC_NORMAL][kmalloc_index(size)];
 	if (!s)
 		return NULL;                   /* boot failed */
-	void *obj = mag_alloc(s, gfp, caller);
-	if ((gfp & __GFP_ZERO) && obj)
+	void *obj = mag_alloc_caller(s, gfp, caller);
+	if ((gfp & __GFP_ZERO) && obj && !slab_hook_zeroed(s, gfp))
 		memset(obj, 0, s->object_size);
 	return obj;
 }
 
+/*
+ * The limit is written once, at boot, after the table (a release store).
+ * On x86-64 every load is an acquire load (TSO): a plain load, which the
+ * compiler folds into the compare, then a compiler barrier before the
+ * table load do what an acquire load does, for no instruction.
+ * ThreadSanitizer and other machines get the atomic load.
+ */
+#if defined(__x86_64__) && !defined(__SANITIZE_THREAD__)
+#define kmalloc_limit() (kmalloc_fast_limit)
+#define kmalloc_limit_acquired() __atomic_signal_fence(__ATOMIC_ACQUIRE)
+#else
+#define kmalloc_limit() __atomic_load_n(&kmalloc_fast_limit, __ATOMIC_ACQUIRE)
+#define kmalloc_limit_acquired() do { } while (0)
+#endif
+
 KMM_EXPORT void *kmalloc(size_t size, gfp_t gfp)
 {
-	unsigned long caller = (unsigned long)__builtin_return_address(0);
-	if (likely(size - 1 < KMALLOC_MAX_CACHE_SIZE && !(gfp & __GFP_DMA))) {
-		struct kmem_cache *s = kmalloc_caches[KMALLOC_NORMAL][kmalloc_index(size)];
-		if (likely(s)) {
-			void *obj = mag_alloc(s, gfp, caller);
-			if (unlikely(gfp & __GFP_ZERO) && obj)
-				memset(obj, 0, s->object_size);
-			return obj;
-		}
-	}
-	return kmalloc_slow(size, gfp, caller);
+	if (unlikely(size - 1 >= kmalloc_limit() || (gfp & (__GFP_DMA | __GFP_ZERO))))
+		return kmalloc_slow(size, gfp, _RET_IP_);
+	kmalloc_limit_acquired();
+	return mag_alloc(kmalloc_table[(size - 1) >> 3], gfp);
 }
 
 KMM_EXPORT void kfree(const void *p)
 {
 	if (unlikely(ZERO_OR_NULL_PTR(p)))
 		return;
-	struct page *page = obj_to_head_page(p);
-	if (likely(page_test_flag(page, PG_slab))) {
-		mag_free(page->slab_cache, (void *)p,
-			 (unsigned long)__builtin_return_address(0));
+	struct page *page = obj_to_page(p);
+	if (unlikely(!page_test_flag(page, PG_slab))) {
+		kfree_large(page, p);
 		return;
 	}
-	kfree_large(page, p);
+	mag_free(page->slab_cache, (void *)p);
 }
 
 KMM_EXPORT void *kzalloc(size_t size, gfp_t gfp)
@@ -193,9 +216,10 @@ KMM_EXPORT size_t ksize(const void *p)
 {
 	if (ZERO_OR_NULL_PTR(p))
 		return 0;
-	struct page *page = obj_to_head_page(p);
+	struct page *page = obj_to_page(p);
 	if (page_test_flag(page, PG_slab))
 		return page->slab_cache->object_size;
+	page = obj_to_head_page(p);
 	return PAGE_SIZE << (page_test_flag(page, PG_head) ? page_head_order(page) : 0);
 }
 

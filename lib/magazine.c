@@ -26,14 +26,14 @@
  *
  *     rseq->rseq_cs = &descriptor
  *   1: cpu = rseq->cpu_id; mag = cpus[cpu].loaded
- *      pop:  n = mag->rounds; if n == 0 miss; obj = objs[n-1]; mag->rounds = n-1
- *      push: n = mag->rounds; if n >= mag->size miss; objs[n] = obj; mag->rounds = n+1
+ *      pop:  n = mag->rounds - 1; if n < 0 miss; obj = objs[n]; mag->rounds = n
+ *      push: n = mag->rounds; if n >= mag->size miss; objs[n] = obj; mag->rounds++
  *   2: (the store to rounds is the commit: the last instruction)
  *
  * If the thread is preempted, migrated or signalled between 1 and 2, the
  * kernel moves it to the abort handler, which goes to the slow path; nothing
  * was written but, for push, a slot above `rounds`, which is not part of the
- * magazine.  No lock, no atomic read-modify-write: 11 instructions.
+ * magazine.  No lock, no atomic read-modify-write: 10 instructions.
  *
  * 3. OWNING A CPU'S PAIR (the slow path and remote walkers)
  *
@@ -54,12 +54,16 @@
  *     the old `loaded` before the swap has committed or aborted when the
  *     fence returns.
  * Without rseq (unregistered: GLIBC_TUNABLES=glibc.pthread.rseq=0, an old
- * kernel, valgrind; or slab_rseq=0; or not x86-64) there is no fast path in
- * assembly: every operation owns its CPU's pair by compare-and-swap (the CPU
- * from sched_getcpu()), which is correct with migration because ownership,
- * not the CPU, protects the pair.  slab_rseq=2 runs the rseq sequences
- * without registration, for counting instructions under valgrind with one
- * thread only.
+ * kernel, valgrind; or slab_rseq=0) the fast path runs the same
+ * instructions on mag_rseq_dummy, a thread-local rseq area whose cpu_id is
+ * -1, and cpus[-1] of every cache is MAG_LOCKED: it always misses, with no
+ * "is rseq on" test of its own.  Every operation then owns its CPU's pair
+ * by compare-and-swap (the CPU from sched_getcpu()), which is correct with
+ * migration because ownership, not the CPU, protects the pair.  Not on
+ * x86-64 there is no assembly and the fast path is the slow path.
+ * slab_rseq=2 runs the rseq sequences without registration (the booting
+ * thread's dummy area says CPU 0), for counting instructions under
+ * valgrind with one thread only; other threads find -1 and lock.
  *
  * INVARIANTS
  *   - An object is in at most one place: a magazine slot below `rounds`, a
@@ -108,6 +112,12 @@ struct magazine mag_locked;
 struct mag_cpu *mag_cpu_none;
 bool mag_rseq;
 long mag_rseq_off;
+/* The rseq area of the fast path when rseq is off: cpu_id -1 (slab.h). */
+static __thread struct kmm_rseq_dummy {
+	uint32_t cpu_id_start;
+	int32_t cpu_id;
+	uint64_t rseq_cs;
+} mag_rseq_dummy __attribute__((tls_model("initial-exec"), aligned(32))) = { 0, -1, 0 };
 static bool mag_fence_needed;           /* rseq registered: remote owners fence */
 struct kmem_cache *mag_caches[MAG_NR_SIZES];
 static struct kmem_cache mag_cache_boot[MAG_NR_SIZES];
@@ -138,13 +148,15 @@ int mag_init(void)
 	struct page *page = alloc_pages(GFP_KERNEL | __GFP_NOFAIL, order);
 	if (!page)
 		return -ENOMEM;
-	mag_cpu_none = page_address(page);
-	for (unsigned int cpu = 0; cpu < nr_cpu_ids; cpu++) {
+	/* Index -1 too: the pair the fast path finds when rseq is off. */
+	mag_cpu_none = (struct mag_cpu *)page_address(page) + 1;
+	for (int cpu = -1; cpu < (int)nr_cpu_ids; cpu++) {
 		mag_cpu_none[cpu].loaded = MAG_LOCKED;
 		mag_cpu_none[cpu].prev = &mag_none;
 	}
 
 	mag_rseq = false;
+	mag_rseq_off = (long)((char *)&mag_rseq_dummy - (char *)kmm_thread_pointer());
 #ifdef MAG_RSEQ_ASM
 	unsigned long mode = machine.conf.slab_rseq;
 	if (mode == 1 && __rseq_size >= 8 &&
@@ -152,14 +164,11 @@ int mag_init(void)
 		mag_rseq_off = (long)__rseq_offset;
 		mag_rseq = true;
 		mag_fence_needed = true;
-	} else if (mode == 2 && __rseq_offset != 0) {
-		/* Emulated: the area exists in the TCB but is not registered;
-		 * give it a CPU number.  One thread only. */
-		struct rseq *rs = (struct rseq *)(void *)((char *)kmm_thread_pointer() +
-							   __rseq_offset);
-		rs->cpu_id = 0;
-		rs->cpu_id_start = 0;
-		mag_rseq_off = (long)__rseq_offset;
+	} else if (mode == 2) {
+		/* Emulated: the booting thread's dummy area says CPU 0, and the
+		 * rseq sequences run unregistered.  One thread only; any other
+		 * thread finds cpu_id -1 and takes the locked slow path. */
+		mag_rseq_dummy.cpu_id = 0;
 		mag_rseq = true;
 	}
 #endif
@@ -195,12 +204,14 @@ int mag_cache_init(struct kmem_cache *s)
 	}
 	s->depot.lock = (kmm_spinlock_t)KMM_SPINLOCK_INIT;
 	s->depot.last_trim_ns = kmm_now_ns();
-	for (unsigned int cpu = 0; cpu < nr_cpu_ids; cpu++) {
+	for (int cpu = -1; cpu < (int)nr_cpu_ids; cpu++) {
 		struct mag_cpu *pc = &s->cpu[cpu];
 		memset(pc, 0, sizeof(*pc));
-		pc->loaded = &mag_none;
+		pc->loaded = cpu < 0 ? MAG_LOCKED : &mag_none;
 		pc->prev = &mag_none;
 	}
+	s->cpu_alloc = (s->hooks & SLAB_HOOKS_ALLOC) ? mag_cpu_none : s->cpu;
+	s->cpu_free = (s->hooks & SLAB_HOOKS_FREE) ? mag_cpu_none : s->cpu;
 	return 0;
 }
 
@@ -223,7 +234,9 @@ static struct mag_cpu *mag_own_local(struct kmem_cache *s, struct magazine **mp)
 	int spins = 0;
 	for (;;) {
 #ifdef MAG_RSEQ_ASM
-		if (likely(mag_rseq)) {
+		/* cpu_id < 0: slab_rseq=2 and not the thread that booted. */
+		if (likely(mag_rseq) &&
+		    *(volatile int32_t *)((char *)kmm_thread_pointer() + mag_rseq_off + 4) >= 0) {
 			struct mag_cpu *pc;
 			struct magazine *m;
 			unsigned long tmp;
@@ -569,7 +582,7 @@ push:
 	*mp = m;
 }
 
-noinline void *mag_alloc_slow(struct kmem_cache *s, gfp_t gfp, unsigned long caller)
+noinline void *mag_alloc_refill(struct kmem_cache *s, gfp_t gfp, unsigned long caller)
 {
 	if (s->flags & SLAB_NOMAG)
 		return slab_alloc(s, gfp, caller);
@@ -580,7 +593,7 @@ noinline void *mag_alloc_slow(struct kmem_cache *s, gfp_t gfp, unsigned long cal
 	return obj;
 }
 
-noinline void mag_free_slow(struct kmem_cache *s, void *obj, unsigned long caller)
+noinline void mag_free_refill(struct kmem_cache *s, void *obj, unsigned long caller)
 {
 	if (s->flags & SLAB_NOMAG) {
 		slab_free(s, obj, caller);
@@ -590,6 +603,23 @@ noinline void mag_free_slow(struct kmem_cache *s, void *obj, unsigned long calle
 	struct mag_cpu *pc = mag_own_local(s, &m);
 	mag_free_owned(s, pc, &m, obj);
 	mag_release(pc, m);
+}
+
+/* The fast path's miss: the hooks of slab_harden.c, or a refill. */
+noinline void *mag_alloc_slow(struct kmem_cache *s, gfp_t gfp, unsigned long caller)
+{
+	if (unlikely(s->hooks & SLAB_HOOKS_ALLOC))
+		return slab_alloc_hooked(s, gfp, caller);
+	return mag_alloc_refill(s, gfp, caller);
+}
+
+noinline void mag_free_slow(struct kmem_cache *s, void *obj, unsigned long caller)
+{
+	if (unlikely(s->hooks & SLAB_HOOKS_FREE)) {
+		slab_free_hooked(s, obj, caller);
+		return;
+	}
+	mag_free_refill(s, obj, caller);
 }
 
 /* ------------------------------------------------------------------ */

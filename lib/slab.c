@@ -59,6 +59,7 @@
 #define SLUB_MAX_ORDER PAGE_ALLOC_COSTLY_ORDER
 
 pthread_mutex_t slab_mutex = PTHREAD_MUTEX_INITIALIZER;
+unsigned long slab_vmemmap;
 struct list_head slab_caches = LIST_HEAD_INIT(slab_caches);
 
 static struct kmem_cache kmem_cache_boot;
@@ -184,6 +185,8 @@ static void cache_init_common(struct kmem_cache *s, const char *name, unsigned i
 	INIT_LIST_HEAD(&s->node.empty);
 	s->depot.lock = (kmm_spinlock_t)KMM_SPINLOCK_INIT;
 	s->cpu = mag_cpu_none;
+	s->cpu_alloc = mag_cpu_none;
+	s->cpu_free = mag_cpu_none;
 }
 
 /* A cache in static storage, without magazines (boot: no malloc). */
@@ -191,8 +194,11 @@ int slab_create_boot(struct kmem_cache *s, const char *name, unsigned int size,
 		     unsigned int align, slab_flags_t flags, void (*ctor)(void *))
 {
 	memset(s, 0, sizeof(*s));
+	flags = slab_harden_flags(name, flags, ctor);
 	cache_init_common(s, name, size, align, flags | SLAB_NOMAG | SLAB_BOOT, ctor);
 	int ret = calculate_sizes(s);
+	if (!ret)
+		ret = slab_harden_cache_init(s);
 	if (ret)
 		return ret;
 	pthread_mutex_lock(&slab_mutex);
@@ -228,21 +234,30 @@ static struct page *slab_new(struct kmem_cache *s, gfp_t gfp)
 		return NULL;
 	char *base = slab_base(page);
 	void *prev = NULL;
+	bool shuffle = s->random_seq != NULL;
 	for (unsigned int i = s->objects; i-- > 0;) {
 		void *obj = base + (size_t)i * s->size + s->red_left_pad;
 		if (unlikely(s->flags & SLAB_DEBUG_FLAGS))
 			debug_new_object(s, obj);
 		if (s->ctor)
 			s->ctor(obj);
-		*freeptr_addr(s, obj) = prev;
+		if (!shuffle)
+			set_freepointer(s, obj, prev);
 		prev = obj;
 	}
+	if (unlikely(slab_on_valgrind) && (s->hooks & SLAB_HOOK_VALGRIND))
+		slab_vg_new_slab(s, page);
+	if (shuffle)
+		prev = slab_shuffle_freelist(s, page);
 	page->freelist = prev;
 	page->inuse = 0;
 	page->objects = s->objects;
-	page->slab_cache = s;
 	INIT_LIST_HEAD(&page->slab_list);
-	page_set_flag(page, PG_slab);
+	/* Every page knows its cache: kfree() reads its own struct page. */
+	for (unsigned long i = 0; i < (1UL << s->order); i++) {
+		page[i].slab_cache = s;
+		page_set_flag(&page[i], PG_slab);
+	}
 	slab_account(s, 1L << s->order);
 	AO_fetch_and_add1((volatile AO_t *)&s->stat_slabs_alloc);
 	return page;
@@ -250,6 +265,12 @@ static struct page *slab_new(struct kmem_cache *s, gfp_t gfp)
 
 static void slab_discard(struct kmem_cache *s, struct page *page)
 {
+	if (unlikely(slab_on_valgrind) && (s->hooks & SLAB_HOOK_VALGRIND))
+		slab_vg_discard_slab(s, page);
+	for (unsigned long i = 1; i < (1UL << s->order); i++) {
+		page_clear_flag(&page[i], PG_slab);
+		page[i].slab_cache = NULL;
+	}
 	page_clear_flag(page, PG_slab);
 	page->slab_cache = NULL;
 	page->freelist = NULL;
@@ -260,12 +281,40 @@ static void slab_discard(struct kmem_cache *s, struct page *page)
 	__free_pages(page, s->order);
 }
 
+/*
+ * Node lock held: obj, the head of the slab's freelist, has a free pointer
+ * that decodes to no object of the slab.  Report it, hand obj out, and
+ * isolate the rest of the chain: the slab becomes full, its lost objects
+ * count as in use forever (as the kernel's "Isolate corrupted freechain").
+ */
+static noinline void *slab_take_corrupt_locked(struct kmem_cache *s, struct page *page,
+					       void *obj, void *next)
+{
+	struct kmem_cache_node *n = &s->node;
+	slab_report_freechain(s, page, obj, next);
+	if (page->inuse == 0)
+		n->nr_empty--;
+	else if (page->inuse < page->objects)
+		n->nr_partial--;
+	else
+		n->nr_full--;
+	n->inuse += page->objects - page->inuse;
+	page->inuse = page->objects;
+	page->freelist = NULL;
+	list_move(&page->slab_list, &n->full);
+	n->nr_full++;
+	return obj;
+}
+
 /* Node lock held: one object off a slab; moves the slab between lists. */
 static inline void *slab_take_locked(struct kmem_cache *s, struct page *page)
 {
 	struct kmem_cache_node *n = &s->node;
 	void *obj = page->freelist;
-	page->freelist = *freeptr_addr(s, obj);
+	void *next = get_freepointer(s, obj);
+	if (unlikely(s->flags & SLAB_FREELIST_HARDENED) && !slab_freeptr_valid(s, page, next))
+		return slab_take_corrupt_locked(s, page, obj, next);
+	page->freelist = next;
 	if (page->inuse++ == 0) {
 		n->nr_empty--;
 		if (page->inuse == page->objects) {
@@ -288,7 +337,7 @@ static inline void *slab_take_locked(struct kmem_cache *s, struct page *page)
 static inline bool slab_put_locked(struct kmem_cache *s, struct page *page, void *obj)
 {
 	struct kmem_cache_node *n = &s->node;
-	*freeptr_addr(s, obj) = page->freelist;
+	set_freepointer(s, obj, page->freelist);
 	page->freelist = obj;
 	n->inuse--;
 	if (page->inuse-- == page->objects) {
@@ -334,6 +383,27 @@ static void slab_add_locked(struct kmem_cache *s, struct page *page)
 	n->total_objects += page->objects;
 }
 
+/*
+ * SLAB_FREELIST_HARDENED, node lock held: refuse to put back an object that
+ * is already its slab's first free object (the kernel's naive double-free
+ * check) or is not an object of this cache.  Nothing is printed under the
+ * lock but kmm_printk's write(2).
+ */
+static noinline bool slab_put_hardened_ok(struct kmem_cache *s, struct page *page,
+					  void *obj)
+{
+	if (!page_test_flag(page, PG_slab) || page->slab_cache != s) {
+		debug_report_wrong_cache(s, obj, page_test_flag(page, PG_slab) ?
+					 page->slab_cache : NULL);
+		return false;
+	}
+	if (page->freelist == obj) {
+		slab_report_double_free(s, page, obj);
+		return false;
+	}
+	return true;
+}
+
 size_t slab_alloc_batch(struct kmem_cache *s, gfp_t gfp, size_t want, void **p)
 {
 	size_t got = 0;
@@ -362,6 +432,9 @@ void slab_free_batch(struct kmem_cache *s, size_t count, void **p)
 	pthread_mutex_lock(&s->node.lock);
 	for (size_t i = 0; i < count; i++) {
 		struct page *page = obj_to_head_page(p[i]);
+		if (unlikely(s->flags & SLAB_FREELIST_HARDENED) &&
+		    !slab_put_hardened_ok(s, page, p[i]))
+			continue;
 		if (slab_put_locked(s, page, p[i])) {
 			if (nfree == ARRAY_SIZE(to_free)) {
 				pthread_mutex_unlock(&s->node.lock);
@@ -455,7 +528,7 @@ bool slab_object_allocated_locked(struct kmem_cache *s, const void *obj,
 	}
 	unsigned int steps = 0;
 	for (void *f = page->freelist; f && steps <= page->objects;
-	     f = *freeptr_addr(s, f), steps++) {
+	     f = get_freepointer(s, f), steps++) {
 		if (f == obj) {
 			*why = "is also on its slab's freelist";
 			return false;
@@ -481,6 +554,7 @@ struct kmem_cache *kmem_cache_create_flags(const char *name, unsigned int size,
 	    (align & (align - 1)) || align > PAGE_SIZE || !kmem_cache)
 		goto fail;
 	flags = slub_debug_flags(name, flags);
+	flags = slab_harden_flags(name, flags, ctor);
 	if (flags & SLAB_DEBUG_FLAGS)
 		flags |= SLAB_NOMAG;
 	/* The kmalloc caches are made at boot: never failed (fail_page_alloc). */
@@ -490,14 +564,16 @@ struct kmem_cache *kmem_cache_create_flags(const char *name, unsigned int size,
 		goto fail;
 	memset(s, 0, sizeof(*s));
 	cache_init_common(s, name, size, align, flags, ctor);
-	if (calculate_sizes(s)) {
+	if (calculate_sizes(s) || slab_harden_cache_init(s)) {
+		slab_harden_cache_release(s);
 		slab_free(kmem_cache, s, 0);
 		s = NULL;
 		goto fail;
 	}
 	if (!(flags & SLAB_NOMAG)) {
+		/* After the cache: the pair at index -1, then one per CPU. */
 		s->cpu = (struct mag_cpu *)(void *)((char *)s +
-			ALIGN_UP(sizeof(struct kmem_cache), sizeof(struct mag_cpu)));
+			ALIGN_UP(sizeof(struct kmem_cache), sizeof(struct mag_cpu))) + 1;
 		mag_cache_init(s);
 	}
 	pthread_mutex_lock(&slab_mutex);
@@ -522,40 +598,51 @@ KMM_EXPORT struct kmem_cache *kmem_cache_create(const char *name, unsigned int s
 				       flags & ~(SLAB_NOMAG | SLAB_BOOT | SLAB_KMALLOC), ctor);
 }
 
-KMM_EXPORT void *kmem_cache_alloc(struct kmem_cache *s, gfp_t gfp)
+/* __GFP_ZERO, out of line so that kmem_cache_alloc() stays a leaf. */
+static noinline void *kmem_cache_alloc_zero(struct kmem_cache *s, gfp_t gfp,
+					    unsigned long caller)
 {
-	void *obj = mag_alloc(s, gfp, (unsigned long)__builtin_return_address(0));
-	if (unlikely(gfp & __GFP_ZERO) && obj)
+	void *obj = mag_alloc_caller(s, gfp, caller);
+	if (obj && !slab_hook_zeroed(s, gfp))
 		memset(obj, 0, s->object_size);
 	return obj;
 }
 
+/*
+ * The fast path: the __GFP_ZERO test and the magazine pop of slab.h, 15
+ * instructions and no stack frame; a miss is a tail call.
+ */
+KMM_EXPORT void *kmem_cache_alloc(struct kmem_cache *s, gfp_t gfp)
+{
+	if (unlikely(gfp & __GFP_ZERO))
+		return kmem_cache_alloc_zero(s, gfp, _RET_IP_);
+	return mag_alloc(s, gfp);
+}
+
 KMM_EXPORT void *kmem_cache_zalloc(struct kmem_cache *s, gfp_t gfp)
 {
-	void *obj = mag_alloc(s, gfp, (unsigned long)__builtin_return_address(0));
-	if (obj)
-		memset(obj, 0, s->object_size);
-	return obj;
+	return kmem_cache_alloc_zero(s, gfp | __GFP_ZERO,
+				     (unsigned long)__builtin_return_address(0));
 }
 
 KMM_EXPORT void kmem_cache_free(struct kmem_cache *s, void *obj)
 {
 	if (unlikely(!obj))
 		return;
-	mag_free(s, obj, (unsigned long)__builtin_return_address(0));
+	mag_free(s, obj);
 }
 
 KMM_EXPORT int kmem_cache_alloc_bulk(struct kmem_cache *s, gfp_t gfp, size_t n, void **p)
 {
 	unsigned long caller = (unsigned long)__builtin_return_address(0);
 	for (size_t i = 0; i < n; i++) {
-		p[i] = mag_alloc(s, gfp, caller);
+		p[i] = mag_alloc_caller(s, gfp, caller);
 		if (unlikely(!p[i])) {
 			for (size_t j = 0; j < i; j++)
-				mag_free(s, p[j], caller);
+				mag_free_caller(s, p[j], caller);
 			return 0;
 		}
-		if (unlikely(gfp & __GFP_ZERO))
+		if (unlikely(gfp & __GFP_ZERO) && !slab_hook_zeroed(s, gfp))
 			memset(p[i], 0, s->object_size);
 	}
 	return (int)n;
@@ -568,7 +655,7 @@ KMM_EXPORT void kmem_cache_free_bulk(struct kmem_cache *s, size_t n, void **p)
 		if (!p[i])
 			continue;
 		if (s)
-			mag_free(s, p[i], caller);
+			mag_free_caller(s, p[i], caller);
 		else
 			kfree(p[i]);
 	}
@@ -651,6 +738,7 @@ KMM_EXPORT void kmem_cache_destroy(struct kmem_cache *s)
 		pthread_mutex_unlock(&slab_mutex);
 		return;
 	}
+	slab_harden_cache_release(s);
 	slab_free(kmem_cache, s, 0);
 }
 
@@ -745,7 +833,14 @@ static int check_slab_locked(struct kmem_cache *s, struct page *page, const char
 			   "this cache\n", s->name, pfn_of(page), list);
 		return 1;
 	}
-	for (void *f = page->freelist; f; f = *freeptr_addr(s, f)) {
+	for (unsigned long i = 1; i < (1UL << s->order); i++) {
+		if (!page_test_flag(&page[i], PG_slab) || page[i].slab_cache != s) {
+			kmm_printk("kmm_check: %s: slab pfn %#lx: page %lu does not point at "
+				   "its cache\n", s->name, pfn_of(page), i);
+			return 1;
+		}
+	}
+	for (void *f = page->freelist; f; f = get_freepointer(s, f)) {
 		unsigned long off = (unsigned long)((char *)f - base) - s->red_left_pad;
 		if ((char *)f < base || off % s->size || off / s->size >= page->objects ||
 		    !IS_ALIGNED((unsigned long)f, s->align)) {
@@ -807,6 +902,8 @@ static int check_cache(struct kmem_cache *s)
 	unsigned long slabs = 0, objs = 0, inuse = 0;
 	struct kmem_cache_node *n = &s->node;
 
+	if (unlikely(slab_on_valgrind))
+		slab_vg_quiet(true);           /* it reads free objects */
 	mag_lock_cpus(s);
 	mag_depot_lock(s);
 	pthread_mutex_lock(&n->lock);
@@ -831,6 +928,8 @@ static int check_cache(struct kmem_cache *s)
 	pthread_mutex_unlock(&n->lock);
 	mag_depot_unlock(s);
 	mag_unlock_cpus(s);
+	if (unlikely(slab_on_valgrind))
+		slab_vg_quiet(false);
 	return problems;
 }
 
@@ -850,11 +949,14 @@ int slab_check(void)
 
 int slab_init(void)
 {
+	slab_vmemmap = (unsigned long)machine.mem.mem_map -
+		       ((unsigned long)machine.mem.direct_map >> PAGE_SHIFT) * sizeof(struct page);
 	slub_debug_parse();
+	slab_harden_init();
 	/* The pairs of a cache follow its struct kmem_cache in one object. */
 	unsigned int size = (unsigned int)(ALIGN_UP(sizeof(struct kmem_cache),
 						    sizeof(struct mag_cpu)) +
-					   nr_cpu_ids * sizeof(struct mag_cpu));
+					   (nr_cpu_ids + 1) * sizeof(struct mag_cpu));
 	int ret = mag_init();
 	if (ret)
 		return ret;

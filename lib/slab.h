@@ -24,9 +24,23 @@
 #include <string.h>
 #include "internal.h"
 
+#pragma GCC visibility push(hidden)     /* as in internal.h */
+
 /* Internal cache flags (kernel-unused bits). */
 #define SLAB_NOMAG         0x80000000u  /* no magazines: boot and debug caches */
 #define SLAB_BOOT          0x40000000u  /* static boot cache: keeps no empty slab */
+#define SLAB_HOOKS         0x20000000u  /* slow-path hooks: init_on_alloc/free,
+					   failslab, valgrind (slab_harden.c) */
+#define SLAB_FREELIST_HARDENED 0x10000000u  /* obfuscated free pointers */
+#define SLAB_FREELIST_RANDOM   0x08000000u  /* new slabs in random order */
+
+/* kmem_cache.hooks: the work of a SLAB_HOOKS cache's slow path. */
+#define SLAB_HOOK_INIT_ALLOC  0x1u      /* init_on_alloc=1: zero on allocation */
+#define SLAB_HOOK_INIT_FREE   0x2u      /* init_on_free=1: zero on free */
+#define SLAB_HOOK_FAILSLAB    0x4u      /* failslab= may fail its allocations */
+#define SLAB_HOOK_VALGRIND    0x8u      /* memcheck client requests */
+#define SLAB_HOOKS_ALLOC (SLAB_HOOK_INIT_ALLOC | SLAB_HOOK_FAILSLAB | SLAB_HOOK_VALGRIND)
+#define SLAB_HOOKS_FREE  (SLAB_HOOK_INIT_FREE | SLAB_HOOK_VALGRIND)
 #define SLAB_DEBUG_FLAGS   (SLAB_CONSISTENCY_CHECKS | SLAB_RED_ZONE | \
 			    SLAB_POISON | SLAB_STORE_USER)
 
@@ -83,7 +97,12 @@ struct kmem_cache_node {
 
 struct kmem_cache {
 	/* Per-CPU layer: read by the fast path. */
-	struct mag_cpu *cpu;            /* [nr_cpu_ids]; mag_cpu_none for NOMAG */
+	struct mag_cpu *cpu_alloc;      /* what the alloc fast path indexes: cpu,
+	                                   or mag_cpu_none to send every
+	                                   allocation to the slow path (hooks) */
+	struct mag_cpu *cpu_free;       /* the same for the free fast path */
+	struct mag_cpu *cpu;            /* [nr_cpu_ids], [-1] is MAG_LOCKED;
+	                                   mag_cpu_none for NOMAG */
 	slab_flags_t flags;
 	unsigned int object_size;       /* what the caller asked for */
 
@@ -98,6 +117,11 @@ struct kmem_cache {
 	unsigned int objects;           /* per slab */
 	gfp_t allocflags;               /* GFP_DMA, GFP_DMA32, __GFP_RECLAIMABLE */
 	void (*ctor)(void *);
+
+	/* Hardening (slab_harden.c): set at creation. */
+	unsigned int hooks;             /* SLAB_HOOK_*: what the slow path does */
+	unsigned long random;           /* SLAB_FREELIST_HARDENED secret */
+	unsigned short *random_seq;     /* SLAB_FREELIST_RANDOM: slot order */
 	char name[KMEM_CACHE_NAME_MAX];
 
 	/* Under slab_mutex. */
@@ -118,8 +142,9 @@ struct kmem_cache {
 extern pthread_mutex_t slab_mutex;
 extern struct list_head slab_caches;
 extern struct mag_cpu *mag_cpu_none;    /* all MAG_LOCKED, never owned */
-extern bool mag_rseq;                   /* fast path uses rseq */
-extern long mag_rseq_off;               /* __rseq_offset, copied at boot */
+extern bool mag_rseq;                   /* fast path uses rseq (or emulates it) */
+extern long mag_rseq_off;               /* rseq area from the thread pointer:
+					   glibc's, or mag_rseq_dummy (off) */
 extern struct kmem_cache *mag_caches[MAG_NR_SIZES];
 
 /* slab.c */
@@ -149,9 +174,63 @@ static inline struct page *obj_to_head_page(const void *obj)
 	return page;
 }
 
+/*
+ * The object's own page: PG_slab and slab_cache are in every page of a
+ * slab.  slab_vmemmap is mem_map - (direct_map >> PAGE_SHIFT), as the
+ * kernel's vmemmap, so the lookup is a shift and an add (set at boot).
+ */
+extern unsigned long slab_vmemmap;
+
+static inline struct page *obj_to_page(const void *obj)
+{
+	return (struct page *)(slab_vmemmap +
+			       ((unsigned long)obj >> PAGE_SHIFT) * sizeof(struct page));
+}
+
 static inline void **freeptr_addr(const struct kmem_cache *s, void *obj)
 {
 	return (void **)(void *)((char *)obj + s->offset);
+}
+
+/*
+ * The free pointer as stored: with SLAB_FREELIST_HARDENED, as the kernel's
+ * freelist_ptr_encode(), ptr ^ s->random ^ swab(address of the pointer),
+ * so that a leaked or overwritten free pointer means nothing without the
+ * cache's secret.  Under valgrind the word is made addressable around the
+ * access (the object of a SLAB_HOOK_VALGRIND cache is NOACCESS while free).
+ */
+extern bool slab_on_valgrind;
+void slab_vg_access(const void *addr, size_t len, bool open);
+
+static inline unsigned long freeptr_mix(const struct kmem_cache *s, void **addr)
+{
+	return s->random ^ __builtin_bswap64((unsigned long)addr);
+}
+
+static inline void *get_freepointer(const struct kmem_cache *s, void *obj)
+{
+	void **addr = freeptr_addr(s, obj);
+	if (unlikely(s->hooks & SLAB_HOOK_VALGRIND))
+		slab_vg_access(addr, sizeof(void *), true);
+	unsigned long v = (unsigned long)*addr;
+	if (unlikely(s->hooks & SLAB_HOOK_VALGRIND))
+		slab_vg_access(addr, sizeof(void *), false);
+	if (s->flags & SLAB_FREELIST_HARDENED)
+		v ^= freeptr_mix(s, addr);
+	return (void *)v;
+}
+
+static inline void set_freepointer(const struct kmem_cache *s, void *obj, void *fp)
+{
+	void **addr = freeptr_addr(s, obj);
+	unsigned long v = (unsigned long)fp;
+	if (s->flags & SLAB_FREELIST_HARDENED)
+		v ^= freeptr_mix(s, addr);
+	if (unlikely(s->hooks & SLAB_HOOK_VALGRIND))
+		slab_vg_access(addr, sizeof(void *), true);
+	*addr = (void *)v;
+	if (unlikely(s->hooks & SLAB_HOOK_VALGRIND))
+		slab_vg_access(addr, sizeof(void *), false);
 }
 
 /* magazine.c */
@@ -162,6 +241,9 @@ void mag_cache_release(struct kmem_cache *s);
 void mag_flush_all(struct kmem_cache *s);
 void *mag_alloc_slow(struct kmem_cache *s, gfp_t gfp, unsigned long caller);
 void mag_free_slow(struct kmem_cache *s, void *obj, unsigned long caller);
+/* The miss paths proper (the pair owned), without the hooks. */
+void *mag_alloc_refill(struct kmem_cache *s, gfp_t gfp, unsigned long caller);
+void mag_free_refill(struct kmem_cache *s, void *obj, unsigned long caller);
 void mag_lock_cpus(struct kmem_cache *s);
 void mag_unlock_cpus(struct kmem_cache *s);
 /* Under mag_lock_cpus + depot lock: the objects held, for check and dumps. */
@@ -176,6 +258,26 @@ bool slab_object_allocated_locked(struct kmem_cache *s, const void *obj,
 void slab_shrink_all(void);
 unsigned int debug_track_size(void);
 void mag_unlock_all_caches(void);
+
+/* slab_harden.c: hardening, init_on_alloc/free, failslab, valgrind */
+void slab_harden_init(void);
+/* Decide the hooks of a new cache: SLAB_HOOKS, SLAB_FREELIST_*. */
+slab_flags_t slab_harden_flags(const char *name, slab_flags_t flags, void (*ctor)(void *));
+int slab_harden_cache_init(struct kmem_cache *s);
+void slab_harden_cache_release(struct kmem_cache *s);
+/* A new slab's objects, linked in random order; returns the first. */
+void *slab_shuffle_freelist(struct kmem_cache *s, struct page *page);
+/* SLAB_FREELIST_HARDENED: is fp (decoded) NULL or an object of the slab? */
+bool slab_freeptr_valid(const struct kmem_cache *s, const struct page *page, const void *fp);
+void slab_report_freechain(struct kmem_cache *s, struct page *page, void *obj, void *fp);
+void slab_report_double_free(struct kmem_cache *s, struct page *page, void *obj);
+void *slab_alloc_hooked(struct kmem_cache *s, gfp_t gfp, unsigned long caller);
+void slab_vg_quiet(bool quiet);
+void slab_vg_new_slab(struct kmem_cache *s, struct page *page);
+void slab_vg_discard_slab(struct kmem_cache *s, struct page *page);
+void slab_free_hooked(struct kmem_cache *s, void *obj, unsigned long caller);
+/* init_on_alloc zeroes the objects of s: a __GFP_ZERO memset is not needed. */
+bool slab_hook_zeroed(const struct kmem_cache *s, gfp_t gfp);
 
 /* slub_debug.c */
 void slub_debug_parse(void);
@@ -195,10 +297,21 @@ void debug_report_not_slab(struct kmem_cache *s, const void *obj);
 /*
  * THE FAST PATH
  *
- * mag_alloc: pop the loaded magazine of the CPU the thread runs on; miss
- * (empty, locked, no magazines, rseq abort) -> mag_alloc_slow().
- * On x86-64 with rseq: 11 instructions, no lock, no atomic.  Fallback: a
- * compare-and-swap on the CPU's `loaded` word, the pop, a release store.
+ * mag_pop / mag_push: pop or push the loaded magazine of the CPU the thread
+ * runs on, in the cpus[] array given (s->cpu_alloc / s->cpu_free for
+ * callers, s->cpu for the hooks of slab_harden.c); a miss (empty or full, locked, no
+ * magazines, rseq abort) jumps to the label the caller gives, whose code
+ * is a tail call of its slow path.  On x86-64: 10 instructions, no lock,
+ * no atomic, no branch but the miss; the commit is the store of the new
+ * `rounds` (pop) or a single `incl` of it (push), the last instruction.
+ *
+ * There is no "is rseq on" test: mag_rseq_off is the offset, from the
+ * thread pointer, of glibc's registered rseq area when rseq is on, or of
+ * mag_rseq_dummy (a thread-local struct rseq whose cpu_id is -1) when it is
+ * off.  cpu_id is loaded sign-extended, and every cpus[] array has a pair
+ * at index -1 whose loaded magazine is MAG_LOCKED: with rseq off the same
+ * instructions always miss, and the slow path takes its CPU's pair by
+ * compare-and-swap.  (Writing rseq_cs into the dummy is harmless.)
  */
 #if defined(__x86_64__) && defined(KMM_HAVE_RSEQ)
 #define MAG_RSEQ_ASM 1
@@ -222,68 +335,99 @@ void debug_report_not_slab(struct kmem_cache *s, const void *obj);
 	"leaq 3b(%%rip), %[tmp]\n\t"                                     \
 	"movq %[tmp], %%fs:8(%[off])\n\t"                                \
 	"1:\n\t"
+
+/* obj = pop(cpus[cpu].loaded), or goto miss.  A statement, not a function:
+ * the miss label belongs to the caller, so that the miss is a tail call. */
+#define mag_pop(pairs, out, miss)                                          \
+	do {                                                               \
+		unsigned long tmp_, n_;                                    \
+		struct magazine *mag_;                                     \
+		__asm__ __volatile__ goto(                                 \
+			MAG_RSEQ_CS_BEGIN(#miss)                           \
+			"movslq %%fs:4(%[off]), %[tmp]\n\t" /* cpu_id */   \
+			"shlq $6, %[tmp]\n\t"                              \
+			"movq (%[cpus],%[tmp]), %[mag]\n\t" /* ->loaded */ \
+			"movl (%[mag]), %k[n]\n\t"          /* ->rounds */ \
+			"subl $1, %k[n]\n\t"               /* n = rounds-1 */\
+			"jb %l[" #miss "]\n\t"             /* was empty */ \
+			"movq 16(%[mag],%[n],8), %[obj]\n\t" /* objs[n] */ \
+			"movl %k[n], (%[mag])\n\t"          /* commit */   \
+			"2:\n\t"                                           \
+			: [obj] "=&a"(out), [tmp] "=&r"(tmp_), [n] "=&r"(n_), \
+			  [mag] "=&r"(mag_)                                \
+			: [off] "r"(mag_rseq_off), [cpus] "r"(pairs)       \
+			: "memory", "cc"                                   \
+			: miss);                                           \
+	} while (0)
+
+/* push(cpus[cpu].loaded, obj), or goto miss. */
+#define mag_push(pairs, in, miss)                                          \
+	do {                                                               \
+		unsigned long tmp_, n_;                                    \
+		struct magazine *mag_;                                     \
+		__asm__ __volatile__ goto(                                 \
+			MAG_RSEQ_CS_BEGIN(#miss)                           \
+			"movslq %%fs:4(%[off]), %[tmp]\n\t"                \
+			"shlq $6, %[tmp]\n\t"                              \
+			"movq (%[cpus],%[tmp]), %[mag]\n\t"                \
+			"movl (%[mag]), %k[n]\n\t"                         \
+			"cmpl 4(%[mag]), %k[n]\n\t"  /* rounds >= size? */ \
+			"jae %l[" #miss "]\n\t"                            \
+			"movq %[o], 16(%[mag],%[n],8)\n\t" /* objs[n] */   \
+			"incl (%[mag])\n\t"                 /* commit */   \
+			"2:\n\t"                                           \
+			: [tmp] "=&r"(tmp_), [n] "=&r"(n_), [mag] "=&r"(mag_) \
+			: [off] "r"(mag_rseq_off), [cpus] "r"(pairs),      \
+			  [o] "r"(in)                                      \
+			: "memory", "cc"                                   \
+			: miss);                                           \
+	} while (0)
+#else
+#define mag_pop(pairs, out, miss) do { (void)(pairs); out = NULL; goto miss; } while (0)
+#define mag_push(pairs, in, miss) do { (void)(pairs); (void)(in); goto miss; } while (0)
 #endif
 
-static inline void *mag_alloc(struct kmem_cache *s, gfp_t gfp, unsigned long caller)
+/* The caller of the allocator, as the kernel's _RET_IP_; in an inline
+ * fast path, the caller of the exported function. */
+#define _RET_IP_ ((unsigned long)__builtin_return_address(0))
+#define kmm_always_inline inline __attribute__((always_inline))
+
+/* With the caller given (slow paths, bulk calls). */
+static inline void *mag_alloc_caller(struct kmem_cache *s, gfp_t gfp, unsigned long caller)
 {
-#ifdef MAG_RSEQ_ASM
-	if (likely(mag_rseq)) {
-		void *obj;
-		unsigned long tmp, n;
-		struct magazine *mag;
-		__asm__ __volatile__ goto(
-			MAG_RSEQ_CS_BEGIN("miss")
-			"movl %%fs:4(%[off]), %k[tmp]\n\t"   /* rseq->cpu_id */
-			"shlq $6, %[tmp]\n\t"
-			"movq (%[cpus],%[tmp]), %[mag]\n\t"  /* ->loaded */
-			"movl (%[mag]), %k[n]\n\t"           /* ->rounds */
-			"testl %k[n], %k[n]\n\t"
-			"jz %l[miss]\n\t"
-			"movq 8(%[mag],%[n],8), %[obj]\n\t"  /* objs[n - 1] */
-			"decl %k[n]\n\t"
-			"movl %k[n], (%[mag])\n\t"           /* commit */
-			"2:\n\t"
-			: [obj] "=&r"(obj), [tmp] "=&r"(tmp), [n] "=&r"(n), [mag] "=&r"(mag)
-			: [off] "r"(mag_rseq_off), [cpus] "r"(s->cpu)
-			: "memory", "cc"
-			: miss);
-		return obj;
+	void *obj;
+	mag_pop(s->cpu_alloc, obj, miss);
+	return obj;
 miss:
-		return mag_alloc_slow(s, gfp, caller);
-	}
-#endif
 	return mag_alloc_slow(s, gfp, caller);
 }
 
-static inline void mag_free(struct kmem_cache *s, void *obj, unsigned long caller)
+static inline void mag_free_caller(struct kmem_cache *s, void *obj, unsigned long caller)
 {
-#ifdef MAG_RSEQ_ASM
-	if (likely(mag_rseq)) {
-		unsigned long tmp, n;
-		struct magazine *mag;
-		__asm__ __volatile__ goto(
-			MAG_RSEQ_CS_BEGIN("miss")
-			"movl %%fs:4(%[off]), %k[tmp]\n\t"
-			"shlq $6, %[tmp]\n\t"
-			"movq (%[cpus],%[tmp]), %[mag]\n\t"
-			"movl (%[mag]), %k[n]\n\t"
-			"cmpl 4(%[mag]), %k[n]\n\t"          /* rounds >= size? */
-			"jae %l[miss]\n\t"
-			"movq %[obj], 16(%[mag],%[n],8)\n\t" /* objs[n] = obj */
-			"incl %k[n]\n\t"
-			"movl %k[n], (%[mag])\n\t"           /* commit */
-			"2:\n\t"
-			: [tmp] "=&r"(tmp), [n] "=&r"(n), [mag] "=&r"(mag)
-			: [off] "r"(mag_rseq_off), [cpus] "r"(s->cpu), [obj] "r"(obj)
-			: "memory", "cc"
-			: miss);
-		return;
+	mag_push(s->cpu_free, obj, miss);
+	return;
 miss:
-		mag_free_slow(s, obj, caller);
-		return;
-	}
-#endif
 	mag_free_slow(s, obj, caller);
 }
+
+/* In an exported function: the caller is read on a miss only. */
+static kmm_always_inline void *mag_alloc(struct kmem_cache *s, gfp_t gfp)
+{
+	void *obj;
+	mag_pop(s->cpu_alloc, obj, miss);
+	return obj;
+miss:
+	return mag_alloc_slow(s, gfp, _RET_IP_);
+}
+
+static kmm_always_inline void mag_free(struct kmem_cache *s, void *obj)
+{
+	mag_push(s->cpu_free, obj, miss);
+	return;
+miss:
+	mag_free_slow(s, obj, _RET_IP_);
+}
+
+#pragma GCC visibility pop
 
 #endif /* KMM_LIB_SLAB_H */

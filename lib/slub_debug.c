@@ -321,7 +321,7 @@ bool debug_alloc_check(struct kmem_cache *s, struct page *slab, void *obj,
 static bool on_freelist(struct kmem_cache *s, struct page *slab, const void *obj)
 {
 	unsigned int n = 0;
-	for (void *f = slab->freelist; f && n <= slab->objects; f = *freeptr_addr(s, f), n++)
+	for (void *f = slab->freelist; f && n <= slab->objects; f = get_freepointer(s, f), n++)
 		if (f == obj)
 			return true;
 	return false;
@@ -380,7 +380,7 @@ int debug_check_slab_locked(struct kmem_cache *s, struct page *slab)
 	if (slab->objects > sizeof(is_free) * 8)
 		return 0;
 	memset(is_free, 0, sizeof(is_free));
-	for (void *f = slab->freelist; f; f = *freeptr_addr(s, f)) {
+	for (void *f = slab->freelist; f; f = get_freepointer(s, f)) {
 		unsigned long i = ((unsigned long)((char *)f - base) - s->red_left_pad) / s->size;
 		if (i < slab->objects)
 			is_free[i / 8] |= (unsigned char)(1u << (i % 8));

@@ -51,6 +51,36 @@ START_TEST(test_every_size)
 }
 END_TEST
 
+/* Every page of a slab, tails too, has PG_slab and its cache (kfree()
+ * reads the object's own struct page); freed slabs leave none behind. */
+START_TEST(test_every_page_knows_its_cache)
+{
+	kmm_test_boot("mem=64M");
+	enum { N = 64 };
+	void *p[N];
+	struct page *tail = NULL;
+	for (int i = 0; i < N; i++) {
+		p[i] = kmalloc(3000, GFP_KERNEL);
+		struct page *page = virt_to_page(p[i]);
+		struct page *head = virt_to_head_page(p[i]);
+		ck_assert(PageSlab(page));
+		ck_assert(page_test_flag(page, PG_slab));
+		ck_assert_ptr_eq(page->slab_cache, head->slab_cache);
+		ck_assert_str_eq(kmem_cache_name(page->slab_cache), "kmalloc-4k");
+		if (page != head)
+			tail = page;
+	}
+	ck_assert_ptr_nonnull(tail);       /* kmalloc-4k slabs are compound */
+	ck_assert_kmm_clean();
+	for (int i = 0; i < N; i++)
+		kfree(p[i]);
+	slab_shrink_all();
+	ck_assert(!page_test_flag(tail, PG_slab));
+	ck_assert_ptr_null(tail->slab_cache);
+	ck_assert_kmm_clean();
+}
+END_TEST
+
 START_TEST(test_size_index)
 {
 	kmm_test_boot("mem=64M");
@@ -256,6 +286,7 @@ static Suite *kmalloc_suite(void)
 	TCase *tc = tcase_create("contract");
 	tcase_add_test(tc, test_every_size);
 	tcase_add_test(tc, test_size_index);
+	tcase_add_test(tc, test_every_page_knows_its_cache);
 	tcase_add_test(tc, test_zero_and_null);
 	tcase_add_test(tc, test_overflow);
 	tcase_add_test(tc, test_krealloc);

@@ -13,7 +13,11 @@
  *   - a page on a per-CPU list (PG_pcp): lru, private = order;
  *   - a slab's head page (PG_slab): the slab descriptor fields;
  *   - a tail page of a compound page: compound_head = head | 1.  Bit 0 of
- *     the first word is set only in a live tail page, never elsewhere.
+ *     the first word is set only in a live tail page, never elsewhere;
+ *   - every page of a slab, head and tails, has PG_slab and slab_cache
+ *     (the second word: a tail keeps compound_head in the first), so
+ *     kfree() finds an object's cache from its own struct page, without
+ *     the compound_head step.
  * The compound order of a head page (PG_head) is kept in flags.
  */
 #ifndef KMM_MM_TYPES_H
@@ -31,8 +35,9 @@ struct page {
 			unsigned long private;  /* order of a free block */
 		};
 		struct {                    /* slab head page (struct slab) */
-			struct kmem_cache *slab_cache;
-			void *freelist;         /* first free object */
+			void *freelist;         /* first free object; in a tail
+			                           page this word is compound_head */
+			struct kmem_cache *slab_cache;  /* in every page of the slab */
 			struct list_head slab_list;  /* on the cache's partial list */
 			unsigned int inuse;     /* objects handed out */
 			unsigned int objects;   /* objects in the slab */
@@ -59,7 +64,7 @@ enum pageflags {
 	PG_head,        /* head page of a compound page */
 	PG_reserved,    /* never handed to the buddy allocator */
 	PG_private,
-	PG_slab,        /* head page of a slab */
+	PG_slab,        /* a page of a slab (head and tails) */
 	PG_buddy,       /* head of a free block in a zone's free_area */
 	PG_pcp,         /* on a per-CPU page list */
 	PG_reported,    /* free block given back to the host: reads as zeroes */
