@@ -88,6 +88,8 @@ static void stats_at_exit(void)
 	fprintf(stderr, "--- libkmm statistics (pid %d) ---\n", (int)getpid());
 	fprintf(stderr, "--- /proc/buddyinfo\n");
 	kmm_show_buddyinfo(stderr);
+	fprintf(stderr, "--- /proc/slabinfo\n");
+	kmm_show_slabinfo(stderr);
 	fprintf(stderr, "--- /proc/vmallocinfo\n");
 	kmm_show_vmallocinfo(stderr);
 	fprintf(stderr, "--- /proc/meminfo\n");

