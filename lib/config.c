@@ -18,13 +18,15 @@
  * library skips them.
  */
 #include "config.h"
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/sysinfo.h>
 #include "internal.h"
 
-enum setting_kind { SET_SIZE, SET_BOOL, SET_FLAG, SET_UINT, SET_LONG, SET_STRING, SET_PHYS };
+enum setting_kind { SET_SIZE, SET_BOOL, SET_FLAG, SET_UINT, SET_LONG, SET_STRING, SET_PHYS,
+		    SET_SIGNAL };
 
 struct setting {
 	const char *name;
@@ -47,6 +49,9 @@ static const struct setting settings[] = {
 	  "'anon' or 'memfd'" },
 	{ "verbose", SET_FLAG, FIELD(verbose), 0, 0, 0, false, "0 or 1" },
 	{ "stats", SET_FLAG, FIELD(stats), 0, 0, 0, false, "0 or 1" },
+	{ "stats.publish", SET_FLAG, FIELD(stats_publish), 0, 0, 0, false, "0 or 1" },
+	{ "stats.signal", SET_SIGNAL, FIELD(stats_signal), 0, 0, 0, false,
+	  "a signal name or number such as USR2 or 12" },
 	{ "thp", SET_BOOL, FIELD(thp), 0, 0, 0, false, "0 or 1" },
 	{ "page_reporting.reserve", SET_SIZE, FIELD(release_reserve), 0, 0,
 	  KMM_MEM_MAX, false, "a size such as 16M" },
@@ -252,6 +257,32 @@ static const struct setting *apply(struct kmm_config *conf, const char *piece,
 			return st;
 		}
 		break;
+	case SET_SIGNAL: {
+		static const struct { const char *name; int sig; } sigs[] = {
+			{ "USR1", SIGUSR1 }, { "USR2", SIGUSR2 }, { "HUP", SIGHUP },
+			{ "URG", SIGURG }, { "WINCH", SIGWINCH }, { "PWR", SIGPWR },
+		};
+		char name[16];
+		if (!val || val_len == 0 || val_len >= sizeof(name))
+			break;
+		memcpy(name, val, val_len);
+		name[val_len] = '\0';
+		const char *n = strncmp(name, "SIG", 3) == 0 ? name + 3 : name;
+		for (size_t i = 0; i < ARRAY_SIZE(sigs); i++) {
+			if (strcmp(n, sigs[i].name) == 0) {
+				*(int *)field = sigs[i].sig;
+				return st;
+			}
+		}
+		char *end;
+		long v = strtol(name, &end, 10);
+		if (*end == '\0' && v >= 1 && v < NSIG && v != SIGKILL && v != SIGSTOP &&
+		    v != SIGSEGV && v != SIGBUS) {
+			*(int *)field = (int)v;
+			return st;
+		}
+		break;
+	}
 	case SET_PHYS:
 		if (val && val_len == 4 && memcmp(val, "anon", 4) == 0) {
 			*(bool *)field = false;

@@ -74,6 +74,14 @@ static void fork_prepare(void)
 				layers[i].lock_all();
 }
 
+static void fork_release(void);
+
+static void fork_child(void)
+{
+	fork_release();
+	kmm_publish_fork_child();
+}
+
 static void fork_release(void)
 {
 	for (int rank = MAX_LOCK_RANK; rank >= 0; rank--)
@@ -82,21 +90,6 @@ static void fork_release(void)
 				layers[i].unlock_all();
 }
 
-static void stats_at_exit(void)
-{
-	fflush(stdout);
-	fprintf(stderr, "--- libkmm statistics (pid %d) ---\n", (int)getpid());
-	fprintf(stderr, "--- /proc/buddyinfo\n");
-	kmm_show_buddyinfo(stderr);
-	fprintf(stderr, "--- /proc/slabinfo\n");
-	kmm_show_slabinfo(stderr);
-	fprintf(stderr, "--- /proc/vmallocinfo\n");
-	kmm_show_vmallocinfo(stderr);
-	fprintf(stderr, "--- /proc/meminfo\n");
-	kmm_show_meminfo(stderr);
-	fprintf(stderr, "--- /proc/vmstat\n");
-	kmm_show_vmstat(stderr);
-}
 
 static void print_banner(void)
 {
@@ -138,13 +131,13 @@ static void boot_locked(const char *conf)
 			break;
 		}
 	}
-	pthread_atfork(fork_prepare, fork_release, fork_release);
+	pthread_atfork(fork_prepare, fork_release, fork_child);
 	AO_store_release(&boot_in_progress, 0);
 	AO_store_release(&machine.booted, 1);
 	if (machine.conf.verbose)
 		print_banner();
 	if (machine.conf.stats)
-		atexit(stats_at_exit);
+		atexit(kmm_stats_at_exit);
 }
 
 void kmm_boot_slow(void)
@@ -174,6 +167,8 @@ KMM_EXPORT int kmm_init(const char *conf)
 			boot_locked(conf);
 	}
 	pthread_mutex_unlock(&machine.boot_lock);
+	if (ret == 0)
+		kmm_publish_start();    /* a normal context: it may start a thread */
 	return ret;
 }
 

@@ -108,6 +108,8 @@ struct kmm_config {
 	bool phys_memfd;               /* phys=memfd: coherent aliases */
 	bool verbose;                  /* print a banner at boot */
 	bool stats;                    /* print the dumps at exit */
+	bool stats_publish;            /* stats.publish=1: kmmstat(1) can read */
+	int stats_signal;              /* stats.signal=SIG: dump on the signal */
 	bool thp;                      /* thp=1: MADV_HUGEPAGE on the direct map */
 	unsigned long release_reserve; /* page_reporting.reserve=: resident free
 	                                  bytes kept per zone */
@@ -314,6 +316,11 @@ static inline void kmm_stat_add(enum kmm_stat_item item, long delta)
 }
 
 void kmm_boot_slow(void);
+
+/* lib/publish.c */
+void kmm_stats_at_exit(void);
+void kmm_publish_start(void);
+void kmm_publish_fork_child(void);
 
 /* Boot on first use; cheap once booted (one load and a branch). */
 static inline void kmm_ensure_booted(void)

@@ -585,14 +585,7 @@ SHIM_EXPORT void malloc_stats(void)
 		return;
 	fflush(stdout);
 	fprintf(stderr, "--- libkmm-malloc statistics (pid %d) ---\n", (int)getpid());
-	fprintf(stderr, "--- /proc/buddyinfo\n");
-	kmm_show_buddyinfo(stderr);
-	fprintf(stderr, "--- /proc/slabinfo\n");
-	kmm_show_slabinfo(stderr);
-	fprintf(stderr, "--- /proc/vmallocinfo\n");
-	kmm_show_vmallocinfo(stderr);
-	fprintf(stderr, "--- /proc/meminfo\n");
-	kmm_show_meminfo(stderr);
+	kmm_show_stats(stderr);        /* buddyinfo slabinfo vmallocinfo meminfo vmstat */
 }
 
 SHIM_EXPORT struct mallinfo2 mallinfo2(void)

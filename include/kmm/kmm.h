@@ -36,6 +36,8 @@ void kmm_show_vmallocinfo(FILE *f);
 void kmm_show_meminfo(FILE *f);
 void kmm_show_vmstat(FILE *f);
 void show_mem(void);
+/* Every dump above, each under a "--- /proc/NAME" line. */
+void kmm_show_stats(FILE *f);
 
 /* 0 when every invariant holds, else the number of problems, each reported
  * on stderr. */

@@ -1,0 +1,222 @@
+/*
+ * publish.c - the allocator's state for someone outside the process:
+ * kmm_show_stats(), the statistics at exit, a signal that dumps them, and
+ * the shared-memory page that the kmmstat(1) tool reads.
+ *
+ * WHAT IS SHOWN
+ *
+ * kmm_show_stats() prints every dump - buddyinfo, slabinfo, vmallocinfo,
+ * meminfo, vmstat - each under a "--- /proc/NAME" line.  KMM_CONF=stats
+ * prints it to stderr at exit; malloc_stats() of the shim prints it too.
+ *
+ * LIVE VIEW (stats.publish=1, stats.signal=SIG)
+ *
+ * Nothing here runs unless asked for.  When either setting is given, a
+ * reporter thread is started (from the library's constructor, or at the
+ * end of kmm_init(): never from inside a malloc() that boots the library,
+ * where creating a thread could recurse).  It sleeps on a futex in a small
+ * header:
+ *
+ *   struct kmm_stats_page {  magic, version, pid,
+ *                            request   (bumped by a reader or the signal),
+ *                            done      (set to request once answered),
+ *                            to_stderr (requests that want stderr),
+ *                            len, text[] }
+ *
+ * With stats.publish=1 the header lives in a POSIX shared-memory object,
+ * /dev/shm/kmm-stats.PID (mode 0600, removed at exit), and the text of the
+ * dumps is written after it; kmmstat PID bumps `request`, wakes the futex
+ * and waits for `done`.  With stats.signal=SIG the signal handler does the
+ * same on the header (only async-signal-safe operations: an atomic add
+ * and a futex wake), and the thread prints the dumps to stderr.  The thread
+ * takes the allocator's locks like any other caller.
+ */
+#include "config.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include "internal.h"
+
+#define KMM_STATS_MAGIC 0x6b6d6d73u            /* "kmms" */
+#define KMM_STATS_VERSION 1
+#define KMM_STATS_SIZE (4UL << 20)
+
+struct kmm_stats_page {
+	unsigned int magic, version;
+	int pid;
+	unsigned int request;          /* futex word: bumped to ask */
+	unsigned int done;             /* futex word: set to request when done */
+	unsigned int to_stderr;        /* requests that print to stderr */
+	unsigned long len;             /* bytes of text */
+	char text[];
+};
+
+static struct kmm_stats_page *stats_page;
+static size_t stats_page_size;
+static char stats_path[64];
+static pthread_t reporter;
+static AO_t reporter_started;
+
+KMM_EXPORT void kmm_show_stats(FILE *f)
+{
+	static const struct { const char *name; void (*show)(FILE *); } dumps[] = {
+		{ "buddyinfo", kmm_show_buddyinfo },
+		{ "slabinfo", kmm_show_slabinfo },
+		{ "vmallocinfo", kmm_show_vmallocinfo },
+		{ "meminfo", kmm_show_meminfo },
+		{ "vmstat", kmm_show_vmstat },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(dumps); i++) {
+		fprintf(f, "--- /proc/%s\n", dumps[i].name);
+		dumps[i].show(f);
+	}
+	fflush(f);
+}
+
+void kmm_stats_at_exit(void)
+{
+	fflush(stdout);
+	fprintf(stderr, "--- libkmm statistics (pid %d)\n", (int)getpid());
+	kmm_show_stats(stderr);
+}
+
+static long futex(unsigned int *word, int op, unsigned int val, const struct timespec *t)
+{
+	return syscall(SYS_futex, word, op, val, t, NULL, 0);
+}
+
+static void answer(struct kmm_stats_page *page, unsigned int seq, bool to_stderr)
+{
+	if (to_stderr)
+		kmm_stats_at_exit();
+	if (stats_path[0]) {
+		size_t room = stats_page_size - sizeof(*page);
+		FILE *f = fmemopen(page->text, room, "w");
+		if (f) {
+			setvbuf(f, NULL, _IONBF, 0);
+			fprintf(f, "--- libkmm statistics (pid %d)\n", (int)getpid());
+			kmm_show_stats(f);
+			long n = ftell(f);
+			fclose(f);
+			WRITE_ONCE(page->len, n < 0 ? 0 : (unsigned long)n);
+		}
+	}
+	__atomic_store_n(&page->done, seq, __ATOMIC_RELEASE);
+	futex(&page->done, FUTEX_WAKE, INT32_MAX, NULL);
+}
+
+static void *reporter_main(void *arg)
+{
+	struct kmm_stats_page *page = arg;
+	unsigned int stderr_seen = 0;
+	sigset_t all;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);    /* the signal is for others */
+	for (;;) {
+		unsigned int req = __atomic_load_n(&page->request, __ATOMIC_ACQUIRE);
+		if (req == READ_ONCE(page->done)) {
+			futex(&page->request, FUTEX_WAIT, req, NULL);
+			continue;
+		}
+		unsigned int err = __atomic_load_n(&page->to_stderr, __ATOMIC_ACQUIRE);
+		answer(page, req, err != stderr_seen);
+		stderr_seen = err;
+	}
+	return NULL;
+}
+
+static void stats_signal_handler(int sig)
+{
+	(void)sig;
+	if (!stats_page)
+		return;
+	int saved = errno;
+	__atomic_fetch_add(&stats_page->to_stderr, 1, __ATOMIC_RELEASE);
+	__atomic_fetch_add(&stats_page->request, 1, __ATOMIC_RELEASE);
+	futex(&stats_page->request, FUTEX_WAKE, 1, NULL);
+	errno = saved;
+}
+
+static void stats_unlink(void)
+{
+	if (stats_path[0] && stats_page && stats_page->pid == getpid())
+		shm_unlink(stats_path + strlen("/dev/shm"));
+}
+
+/* Start the reporter if a setting asks for it.  Only from a context that
+ * may create threads: the constructor or kmm_init(). */
+void kmm_publish_start(void)
+{
+	const struct kmm_config *c = &machine.conf;
+	if (!c->stats_publish && !c->stats_signal)
+		return;
+	if (AO_fetch_compare_and_swap(&reporter_started, 0, 1) != 0)
+		return;
+	void *mem = MAP_FAILED;
+	size_t size = c->stats_publish ? KMM_STATS_SIZE : sizeof(struct kmm_stats_page);
+	if (c->stats_publish) {
+		snprintf(stats_path, sizeof(stats_path), "/dev/shm/kmm-stats.%d", (int)getpid());
+		const char *name = stats_path + strlen("/dev/shm");
+		int fd = shm_open(name, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		if (fd >= 0 && ftruncate(fd, (off_t)size) == 0)
+			mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		if (fd >= 0)
+			close(fd);
+		if (mem == MAP_FAILED) {
+			kmm_printk("libkmm: stats.publish: cannot create %s (%s)\n",
+				   stats_path, strerror(errno));
+			stats_path[0] = '\0';
+		}
+	}
+	if (mem == MAP_FAILED) {
+		size = sizeof(struct kmm_stats_page);
+		mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (mem == MAP_FAILED)
+			return;
+	}
+	stats_page = mem;
+	stats_page_size = size;
+	stats_page->magic = KMM_STATS_MAGIC;
+	stats_page->version = KMM_STATS_VERSION;
+	stats_page->pid = (int)getpid();
+	if (pthread_create(&reporter, NULL, reporter_main, stats_page) != 0) {
+		kmm_printk("libkmm: cannot start the statistics reporter\n");
+		return;
+	}
+	pthread_detach(reporter);
+	if (stats_path[0])
+		atexit(stats_unlink);
+	if (c->stats_signal) {
+		struct sigaction sa;
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = stats_signal_handler;
+		sa.sa_flags = SA_RESTART;
+		sigemptyset(&sa.sa_mask);
+		sigaction(c->stats_signal, &sa, NULL);
+	}
+}
+
+/* A forked child has no reporter thread: it may start its own. */
+void kmm_publish_fork_child(void)
+{
+	AO_store(&reporter_started, 0);
+	stats_page = NULL;
+	stats_path[0] = '\0';
+}
+
+/* After the C library is up, boot (reading KMM_CONF) if a live view is
+ * asked for, and start it. */
+__attribute__((constructor)) static void kmm_publish_ctor(void)
+{
+	const char *env = getenv("KMM_CONF");
+	if (!env || (!strstr(env, "stats.publish") && !strstr(env, "stats.signal")))
+		return;
+	kmm_ensure_booted();
+	kmm_publish_start();
+}
