@@ -183,13 +183,12 @@ static inline const struct shim_class *class_for(size_t n)
 /* ------------------------------------------------------------------ */
 /* Ownership                                                           */
 
-enum owner_kind { OWN_GLIBC, OWN_SLAB, OWN_PAGES, OWN_VMALLOC };
+enum owner_kind { OWN_GLIBC, OWN_SLAB, OWN_VMALLOC };
 
 struct owner {
 	enum owner_kind kind;
 	size_t usable;
 	const struct shim_class *cls;  /* OWN_SLAB */
-	struct page *head;             /* OWN_SLAB, OWN_PAGES */
 };
 
 /*
@@ -200,7 +199,6 @@ struct owner {
 static noinline void owner_of(const void *p, const char *func, struct owner *o)
 {
 	o->cls = NULL;
-	o->head = NULL;
 	if (virt_addr_valid(p)) {
 		struct page *head = virt_to_head_page(p);
 		uintptr_t base = (uintptr_t)page_address(head);
@@ -224,24 +222,15 @@ static noinline void owner_of(const void *p, const char *func, struct owner *o)
 			}
 			o->kind = OWN_SLAB;
 			o->cls = c;
-			o->head = head;
 			o->usable = c->size;
 			return;
 		}
+		/* Every malloc block of the direct map is a slab object. */
 		if (page_count(head) == 0)
 			shim_fatal("%s: invalid pointer %p (in a free page frame, pfn "
 				   "%#lx: freed already?)\n", func, p, page_to_pfn(head));
-		if (!PageHead(head) || head->private != SHIM_PAGE_MARK)
-			shim_fatal("%s: invalid pointer %p (in page frame %#lx, which "
-				   "malloc did not hand out)\n", func, p, page_to_pfn(head));
-		if ((uintptr_t)p != base)
-			shim_fatal("%s: invalid pointer %p (not the start of the "
-				   "order-%u page block at %p)\n", func, p,
-				   compound_order(head), (void *)base);
-		o->kind = OWN_PAGES;
-		o->head = head;
-		o->usable = page_size(head);
-		return;
+		shim_fatal("%s: invalid pointer %p (in page frame %#lx, which malloc did "
+			   "not hand out)\n", func, p, page_to_pfn(head));
 	}
 	if (is_vmalloc_addr(p)) {
 		struct vm_struct *area = find_vm_area(p);
@@ -269,10 +258,6 @@ static void free_owned(void *p, const struct owner *o)
 	case OWN_SLAB:
 		((uintptr_t *)p)[0] = shim_tag(p);
 		kmem_cache_free(o->cls->cache, p);
-		break;
-	case OWN_PAGES:
-		o->head->private = 0;
-		__free_pages(o->head, compound_order(o->head));
 		break;
 	case OWN_VMALLOC:
 		vfree(p);
@@ -399,18 +384,9 @@ static void *aligned_alloc_pow2(size_t align, size_t n)
 		return __libc_memalign(align, n);
 	if (align <= PAGE_SIZE)
 		return large_alloc(n, 0);
-	/* A naturally aligned compound block, up to 4 MiB. */
-	size_t need = n > align ? n : align;
-	unsigned int order = 0;
-	while ((PAGE_SIZE << order) < need && order <= MAX_PAGE_ORDER)
-		order++;
-	if (order > MAX_PAGE_ORDER)
-		return enomem();
-	struct page *page = alloc_pages(GFP_MALLOC_LARGE | __GFP_COMP, order);
-	if (!page)
-		return enomem();
-	page->private = SHIM_PAGE_MARK;
-	return page_address(page);
+	/* An aligned vmalloc area: the alignment costs address space only. */
+	void *p = __vmalloc_node(n, align, GFP_MALLOC_LARGE, 0, __builtin_return_address(0));
+	return p ? p : enomem();
 }
 
 /* memalign's rules (glibc 2.36), shared by aligned_alloc. */
@@ -487,7 +463,6 @@ SHIM_EXPORT void *realloc(void *p, size_t n)
 	case OWN_GLIBC:
 		return __libc_realloc(p, n);
 	case OWN_SLAB:
-	case OWN_PAGES:
 		/* In place while the block fits and is no more than half empty. */
 		if (n <= o.usable && (n > o.usable / 2 || o.usable <= SHIM_ALIGN))
 			return p;

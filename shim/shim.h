@@ -18,10 +18,9 @@
  *                                that the rounding waste stays under 25%.
  *   larger                       vmalloc (__vmalloc with __GFP_NOWARN);
  *                                realloc grows and shrinks it with vrealloc().
- *   alignment > PAGE_SIZE        a class whose objects are aligned, else a
- *                                compound block from alloc_pages(),
- *                                naturally aligned (up to 4 MiB), marked as
- *                                the shim's through page->private.
+ *   alignment > PAGE_SIZE        a class whose objects are aligned, else an
+ *                                aligned vmalloc area (__vmalloc_node): the
+ *                                alignment costs address space, not frames.
  *   above malloc.glibc_above     (1 GiB) glibc's malloc: see section 5.
  *
  * 2. OWNERSHIP
@@ -54,8 +53,9 @@
  *     kmem_cache_size() (red zones, tracking) and start after a left red
  *     zone, and the public API does not give the stride: the shim then
  *     leaves object-start checks to the slab layer's F checks;
- *   - page block: the pointer must be the block's first byte, and the block
- *     must carry the shim's mark;
+ *   - any other pointer of the direct map: a free frame or a page that
+ *     malloc never handed out (every direct-map malloc block is a slab
+ *     object);
  *   - vmalloc: the pointer must be the start of a live area (find_vm_area);
  *   - a free page frame of the direct map (page_count 0): invalid.
  *
@@ -138,8 +138,6 @@
 #define SHIM_GLIBC_ABOVE_DEFAULT (1UL << 30)
 #define SHIM_MAX_CLASSES 64
 
-/* Marks a page block (large alignment) as the shim's, in page->private. */
-#define SHIM_PAGE_MARK 0x6b6d6d2d6d616c6cUL  /* "kmm-mall" */
 
 /* One size class: a cache and the arithmetic to validate object starts. */
 struct shim_class {

@@ -291,6 +291,14 @@ START_TEST(posix_memalign_every_alignment)
 			free(p);
 		}
 	}
+	/* Large alignments of large blocks. */
+	for (size_t a = 8192; a <= (4UL << 20); a <<= 1) {
+		void *p = NULL;
+		ck_assert_int_eq(posix_memalign(&p, a, (8UL << 20) + 3), 0);
+		ck_assert_uint_eq((uintptr_t)p % a, 0);
+		memset(p, 1, (8UL << 20) + 3);
+		free(p);
+	}
 	/* Not a power of two, or not a multiple of sizeof(void *). */
 	size_t bad[] = { 0, 3, 12, 24, 48, 100, 4097 };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -484,6 +492,11 @@ static int scenario(const char *name)
 			return 1;
 		free(v);
 		free(v);
+	} else if (!strcmp(name, "free-frame")) {
+		/* 4 GiB further into the direct map than a fresh object: a frame
+		 * of a section that never came online, or a free one. */
+		p = malloc(16);
+		free((void *)(((uintptr_t)p & ~((1UL << 30) - 1)) + (4UL << 30)));
 	} else if (!strcmp(name, "realloc-freed")) {
 		p = malloc(250);
 		free(p);
