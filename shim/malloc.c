@@ -129,6 +129,44 @@ static void by_cache_insert(struct kmem_cache *s, unsigned int cls)
 	shim.by_cache[i].cls = cls;
 }
 
+/*
+ * The direct map's bounds for free's inline arithmetic (shim.h): the base
+ * and mem_map from the API, the size by bisection on virt_addr_valid(),
+ * then a check of the arithmetic against the calls on a live object.
+ */
+static int direct_map_init(const struct shim_class *c)
+{
+	uintptr_t base = (uintptr_t)page_address(pfn_to_page(0));
+	size_t lo = 0, hi = (size_t)1 << 40;    /* pages valid below lo */
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (virt_addr_valid((void *)(base + (mid << PAGE_SHIFT))))
+			lo = mid;
+		else
+			hi = mid;
+	}
+	void *p = kmem_cache_alloc(c->cache, GFP_KERNEL);
+	if (!p)
+		return -1;
+	shim.dm_base = base;
+	shim.mem_map = pfn_to_page(0);
+	shim.dm_size = (lo + 1) << PAGE_SHIFT;
+	struct page *head = virt_to_head_page(p);
+	bool ok = virt_addr_valid(p) && shim_in_direct_map(p) &&
+		  shim_virt_to_head_page(p) == head &&
+		  shim_page_address(head) == (uintptr_t)page_address(head) &&
+		  !shim_in_direct_map((void *)(base + shim.dm_size)) &&
+		  !virt_addr_valid((void *)(base + shim.dm_size));
+	kmem_cache_free(c->cache, p);
+	if (!ok) {
+		shim_message("libkmm-malloc: the direct map is not laid out as "
+			     "<kmm/mm.h> says\n");
+		shim.dm_size = 0;
+		return -1;
+	}
+	return 0;
+}
+
 int shim_classes_init(size_t slab_max)
 {
 	const unsigned int *sizes = shim.fine_classes ? fine_sizes : coarse_sizes;
@@ -164,6 +202,8 @@ int shim_classes_init(size_t slab_max)
 	if (nr == 0)
 		return -1;
 	shim.nr_classes = nr;
+	if (direct_map_init(&shim.classes[0]) < 0)
+		return -1;
 	if (slab_max > shim.classes[nr - 1].size)
 		slab_max = shim.classes[nr - 1].size;
 	unsigned int cls = 0;
@@ -337,14 +377,14 @@ static noinline void free_slow(void *p)
 /* The slab case, checked as owner_of() does; the rest in free_slow. */
 static inline void shim_free(void *p)
 {
-	if (likely(virt_addr_valid(p))) {
-		struct page *head = virt_to_head_page(p);
+	if (likely(shim_in_direct_map(p))) {
+		struct page *head = shim_virt_to_head_page(p);
 		if (likely(head->flags & (1UL << PG_slab))) {
 			const struct shim_class *c = shim_class_of(head->slab_cache);
 			uintptr_t *w = p;
 			if (likely(c && w[0] != shim_tag(p) &&
 				   shim_class_multiple(c, (uintptr_t)p -
-						       (uintptr_t)page_address(head)))) {
+						       shim_page_address(head)))) {
 				w[0] = shim_tag(p);
 				kmem_cache_free(c->cache, p);
 				return;

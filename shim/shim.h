@@ -158,6 +158,9 @@ struct shim_state {
 	uint8_t size_index[SHIM_SLAB_LIMIT / SHIM_ALIGN + 1];
 	/* cache -> class + 1 (0: empty), open addressing */
 	struct { struct kmem_cache *cache; unsigned int cls; } by_cache[128];
+	uintptr_t dm_base;             /* the direct map: page_address(pfn 0) */
+	size_t dm_size;                /* its bytes with an address (lowmem) */
+	struct page *mem_map;          /* pfn_to_page(0) */
 	size_t glibc_above;            /* malloc.glibc_above: 0 = never */
 	size_t (*libc_usable_size)(void *);
 	bool fine_classes;             /* malloc.classes=fine */
@@ -199,6 +202,33 @@ static inline bool shim_ready(void)
 static inline uintptr_t shim_tag(const void *p)
 {
 	return (uintptr_t)p ^ shim.secret;
+}
+
+/*
+ * The direct map, as <kmm/mm.h> and <kmm/mm_types.h> define it: virtual
+ * address = base + physical address, mem_map indexed by PFN, a tail page's
+ * compound_head = head | 1.  The kernel's virt_to_head_page() and
+ * page_address() are inline arithmetic on that layout; libkmm's are calls.
+ * The shim reads the bases once at boot through the API (page_address,
+ * pfn_to_page, virt_addr_valid), checks its arithmetic against the calls
+ * (shim_classes_init), and does the same arithmetic inline on free's fast
+ * path.  Before boot dm_size is 0: no pointer is in the direct map.
+ */
+static inline bool shim_in_direct_map(const void *p)
+{
+	return (uintptr_t)p - shim.dm_base < shim.dm_size;
+}
+
+static inline struct page *shim_virt_to_head_page(const void *p)
+{
+	struct page *page = shim.mem_map + (((uintptr_t)p - shim.dm_base) >> PAGE_SHIFT);
+	unsigned long head = page->compound_head;
+	return head & 1 ? (struct page *)(head - 1) : page;
+}
+
+static inline uintptr_t shim_page_address(const struct page *page)
+{
+	return shim.dm_base + ((uintptr_t)(page - shim.mem_map) << PAGE_SHIFT);
 }
 
 /* The class of a cache, or NULL when the cache is not one of ours. */
