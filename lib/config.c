@@ -100,7 +100,13 @@ void kmm_config_defaults(struct kmm_config *conf)
 	conf->mem = ram;
 	conf->release_reserve = 16UL << 20;
 	conf->release_delay_ms = 1000;
+	/* rseq critical sections are inline assembly that ThreadSanitizer
+	 * cannot see: a TSan build checks the compare-and-swap path. */
+#if defined(__SANITIZE_THREAD__)
+	conf->slab_rseq = 0;
+#else
 	conf->slab_rseq = 1;
+#endif
 	conf->fail_page_alloc.interval = conf->failslab.interval = 1;
 	conf->fail_page_alloc.times = conf->failslab.times = -1;
 }
