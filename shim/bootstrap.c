@@ -226,7 +226,7 @@ static void boot_locked(void)
 	shim.secret = random_secret();
 
 	kmm_init(NULL);                 /* -EBUSY or -EINVAL: it still booted */
-	if (shim_classes_init(slab_max) < 0) {
+	if (shim_classes_init(&slab_max) < 0) {
 		shim_message("libkmm-malloc: libkmm did not boot; using glibc malloc\n");
 		shim.disabled = true;
 		return;

@@ -167,8 +167,9 @@ static int direct_map_init(const struct shim_class *c)
 	return 0;
 }
 
-int shim_classes_init(size_t slab_max)
+int shim_classes_init(size_t *slab_maxp)
 {
+	size_t slab_max = *slab_maxp;
 	const unsigned int *sizes = shim.fine_classes ? fine_sizes : coarse_sizes;
 	size_t n = shim.fine_classes ? sizeof(fine_sizes) / sizeof(fine_sizes[0])
 				     : sizeof(coarse_sizes) / sizeof(coarse_sizes[0]);
@@ -206,6 +207,7 @@ int shim_classes_init(size_t slab_max)
 		return -1;
 	if (slab_max > shim.classes[nr - 1].size)
 		slab_max = shim.classes[nr - 1].size;
+	*slab_maxp = slab_max;
 	unsigned int cls = 0;
 	for (size_t g = 0; g <= slab_max / SHIM_ALIGN; g++) {
 		while (shim.classes[cls].size < g * SHIM_ALIGN)

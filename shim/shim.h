@@ -186,8 +186,9 @@ bool shim_boot_slow(void);
 __attribute__((noreturn, format(printf, 1, 2)))
 void shim_fatal(const char *fmt, ...);
 void shim_message(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* Build the class table; 0, or -1 when libkmm cannot create caches. */
-int shim_classes_init(size_t slab_max);
+/* Build the class table for requests up to *slab_max (lowered to the
+ * largest class); 0, or -1 when libkmm cannot create caches. */
+int shim_classes_init(size_t *slab_max);
 
 static inline size_t shim_slab_max(void)
 {
