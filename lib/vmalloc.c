@@ -557,6 +557,17 @@ KMM_EXPORT void *__vmalloc(unsigned long size, gfp_t gfp)
 	return vmalloc_area(size, PAGE_SIZE, gfp, __builtin_return_address(0));
 }
 
+KMM_EXPORT void *__vmalloc_node(unsigned long size, unsigned long align, gfp_t gfp,
+			       int node, const void *caller)
+{
+	(void)node;                         /* one node */
+	if (align < PAGE_SIZE || (align & (align - 1))) {
+		warn_vmalloc(gfp, "alignment is not a power of two >= PAGE_SIZE", size);
+		return NULL;
+	}
+	return vmalloc_area(size, align, gfp, caller);
+}
+
 KMM_EXPORT void *vmalloc(unsigned long size)
 {
 	return vmalloc_area(size, PAGE_SIZE, GFP_KERNEL, __builtin_return_address(0));

@@ -91,6 +91,7 @@ static bool parse_size(const char *s, size_t len, unsigned long *out)
 		switch (s[i]) {
 		case 'k': case 'K': shift = 10; break;
 		case 'm': case 'M': shift = 20; break;
+		case 'g': case 'G': shift = 30; break;
 		default: return false;
 		}
 		if (++i < len && s[i] == 'i')
@@ -143,6 +144,10 @@ static void apply_setting(const char *piece, size_t len)
 			shim.verbose = on;
 		return;
 	}
+	if (word_is(piece, name_len, "slub_debug")) {
+		shim.slab_debug = true;
+		return;
+	}
 	if (name_len < 7 || memcmp(piece, "malloc.", 7) != 0)
 		return;                 /* libkmm's setting: it checks them */
 
@@ -153,6 +158,13 @@ static void apply_setting(const char *piece, size_t len)
 			return;
 		}
 		expect = "expected a size from 16 to 128k, such as 16k";
+	} else if (word_is(piece, name_len, "malloc.glibc_above")) {
+		unsigned long v;
+		if (eq && parse_size(val, val_len, &v) && (v == 0 || v >= (1UL << 20))) {
+			shim.glibc_above = v;
+			return;
+		}
+		expect = "expected 0 (never) or a size from 1M up, such as 1G";
 	} else if (word_is(piece, name_len, "malloc.classes")) {
 		if (eq && word_is(val, val_len, "fine")) {
 			shim.fine_classes = true;
@@ -207,13 +219,14 @@ static void boot_locked(void)
 
 	shim.fine_classes = true;
 	shim.slab_max = slab_max;
+	shim.glibc_above = SHIM_GLIBC_ABOVE_DEFAULT;
 	parse_conf(getenv("KMM_CONF"));
 	slab_max = (shim.slab_max + SHIM_ALIGN - 1) & ~(size_t)(SHIM_ALIGN - 1);
 	shim.slab_max = 0;              /* stays 0 until the classes exist */
 	shim.secret = random_secret();
 
 	kmm_init(NULL);                 /* -EBUSY or -EINVAL: it still booted */
-	if (shim_classes_init(slab_max) < 0) {
+	if (shim_classes_init(&slab_max) < 0) {
 		shim_message("libkmm-malloc: libkmm did not boot; using glibc malloc\n");
 		shim.disabled = true;
 		return;
@@ -222,8 +235,9 @@ static void boot_locked(void)
 	shim.libc_usable_size = (size_t (*)(void *))dlsym(RTLD_NEXT, "malloc_usable_size");
 	if (shim.verbose)
 		shim_message("libkmm-malloc: active (pid %d), slab classes up to %zu "
-			     "bytes (%u classes), vmalloc above\n", (int)getpid(),
-			     slab_max, shim.nr_classes);
+			     "bytes (%u classes), vmalloc above, glibc above %zuM\n",
+			     (int)getpid(), slab_max, shim.nr_classes,
+			     shim.glibc_above >> 20);
 	/* Publish: the fast path starts here. */
 	__atomic_store_n(&shim.slab_max, slab_max, __ATOMIC_RELEASE);
 }

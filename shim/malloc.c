@@ -36,9 +36,15 @@
 /* ------------------------------------------------------------------ */
 /* Size classes                                                        */
 
-/* The kmalloc caches malloc may use (kmalloc-8 is only 8-byte aligned). */
+/*
+ * The kmalloc caches malloc may use: the power-of-two ones, which kmalloc
+ * keeps naturally aligned.  Not kmalloc-8, and not kmalloc-96 and
+ * kmalloc-192: kmalloc promises those only ARCH_KMALLOC_MINALIGN (8), and
+ * with slub_debug's red zones they are 8-aligned indeed; malloc-96 and
+ * malloc-192 are created with 16-byte alignment instead.
+ */
 static const unsigned int kmalloc_sizes[] = {
-	16, 32, 64, 96, 128, 192, 256, 512, 1024, 2048, 4096, 8192,
+	16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192,
 };
 
 /*
@@ -123,8 +129,47 @@ static void by_cache_insert(struct kmem_cache *s, unsigned int cls)
 	shim.by_cache[i].cls = cls;
 }
 
-int shim_classes_init(size_t slab_max)
+/*
+ * The direct map's bounds for free's inline arithmetic (shim.h): the base
+ * and mem_map from the API, the size by bisection on virt_addr_valid(),
+ * then a check of the arithmetic against the calls on a live object.
+ */
+static int direct_map_init(const struct shim_class *c)
 {
+	uintptr_t base = (uintptr_t)page_address(pfn_to_page(0));
+	size_t lo = 0, hi = (size_t)1 << 40;    /* pages valid below lo */
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (virt_addr_valid((void *)(base + (mid << PAGE_SHIFT))))
+			lo = mid;
+		else
+			hi = mid;
+	}
+	void *p = kmem_cache_alloc(c->cache, GFP_KERNEL);
+	if (!p)
+		return -1;
+	shim.dm_base = base;
+	shim.mem_map = pfn_to_page(0);
+	shim.dm_size = (lo + 1) << PAGE_SHIFT;
+	struct page *head = virt_to_head_page(p);
+	bool ok = virt_addr_valid(p) && shim_in_direct_map(p) &&
+		  shim_virt_to_head_page(p) == head &&
+		  shim_page_address(head) == (uintptr_t)page_address(head) &&
+		  !shim_in_direct_map((void *)(base + shim.dm_size)) &&
+		  !virt_addr_valid((void *)(base + shim.dm_size));
+	kmem_cache_free(c->cache, p);
+	if (!ok) {
+		shim_message("libkmm-malloc: the direct map is not laid out as "
+			     "<kmm/mm.h> says\n");
+		shim.dm_size = 0;
+		return -1;
+	}
+	return 0;
+}
+
+int shim_classes_init(size_t *slab_maxp)
+{
+	size_t slab_max = *slab_maxp;
 	const unsigned int *sizes = shim.fine_classes ? fine_sizes : coarse_sizes;
 	size_t n = shim.fine_classes ? sizeof(fine_sizes) / sizeof(fine_sizes[0])
 				     : sizeof(coarse_sizes) / sizeof(coarse_sizes[0]);
@@ -158,8 +203,11 @@ int shim_classes_init(size_t slab_max)
 	if (nr == 0)
 		return -1;
 	shim.nr_classes = nr;
+	if (direct_map_init(&shim.classes[0]) < 0)
+		return -1;
 	if (slab_max > shim.classes[nr - 1].size)
 		slab_max = shim.classes[nr - 1].size;
+	*slab_maxp = slab_max;
 	unsigned int cls = 0;
 	for (size_t g = 0; g <= slab_max / SHIM_ALIGN; g++) {
 		while (shim.classes[cls].size < g * SHIM_ALIGN)
@@ -177,13 +225,12 @@ static inline const struct shim_class *class_for(size_t n)
 /* ------------------------------------------------------------------ */
 /* Ownership                                                           */
 
-enum owner_kind { OWN_GLIBC, OWN_SLAB, OWN_PAGES, OWN_VMALLOC };
+enum owner_kind { OWN_GLIBC, OWN_SLAB, OWN_VMALLOC };
 
 struct owner {
 	enum owner_kind kind;
 	size_t usable;
 	const struct shim_class *cls;  /* OWN_SLAB */
-	struct page *head;             /* OWN_SLAB, OWN_PAGES */
 };
 
 /*
@@ -194,7 +241,6 @@ struct owner {
 static noinline void owner_of(const void *p, const char *func, struct owner *o)
 {
 	o->cls = NULL;
-	o->head = NULL;
 	if (virt_addr_valid(p)) {
 		struct page *head = virt_to_head_page(p);
 		uintptr_t base = (uintptr_t)page_address(head);
@@ -209,7 +255,7 @@ static noinline void owner_of(const void *p, const char *func, struct owner *o)
 				shim_fatal("%s: invalid pointer %p (not the start of an "
 					   "object in cache %s)\n", func, p,
 					   kmem_cache_name(s));
-			if (((const uintptr_t *)p)[1] == shim_tag(p)) {
+			if (((const uintptr_t *)p)[0] == shim_tag(p)) {
 				if (!strcmp(func, "free()"))
 					shim_fatal("free(): double free detected %p in cache "
 						   "%s\n", p, kmem_cache_name(s));
@@ -218,24 +264,15 @@ static noinline void owner_of(const void *p, const char *func, struct owner *o)
 			}
 			o->kind = OWN_SLAB;
 			o->cls = c;
-			o->head = head;
 			o->usable = c->size;
 			return;
 		}
+		/* Every malloc block of the direct map is a slab object. */
 		if (page_count(head) == 0)
 			shim_fatal("%s: invalid pointer %p (in a free page frame, pfn "
 				   "%#lx: freed already?)\n", func, p, page_to_pfn(head));
-		if (!PageHead(head) || head->private != SHIM_PAGE_MARK)
-			shim_fatal("%s: invalid pointer %p (in page frame %#lx, which "
-				   "malloc did not hand out)\n", func, p, page_to_pfn(head));
-		if ((uintptr_t)p != base)
-			shim_fatal("%s: invalid pointer %p (not the start of the "
-				   "order-%u page block at %p)\n", func, p,
-				   compound_order(head), (void *)base);
-		o->kind = OWN_PAGES;
-		o->head = head;
-		o->usable = page_size(head);
-		return;
+		shim_fatal("%s: invalid pointer %p (in page frame %#lx, which malloc did "
+			   "not hand out)\n", func, p, page_to_pfn(head));
 	}
 	if (is_vmalloc_addr(p)) {
 		struct vm_struct *area = find_vm_area(p);
@@ -261,12 +298,8 @@ static void free_owned(void *p, const struct owner *o)
 {
 	switch (o->kind) {
 	case OWN_SLAB:
-		((uintptr_t *)p)[1] = shim_tag(p);
+		((uintptr_t *)p)[0] = shim_tag(p);
 		kmem_cache_free(o->cls->cache, p);
-		break;
-	case OWN_PAGES:
-		o->head->private = 0;
-		__free_pages(o->head, compound_order(o->head));
 		break;
 	case OWN_VMALLOC:
 		vfree(p);
@@ -290,7 +323,7 @@ static inline void *slab_alloc(const struct shim_class *c, gfp_t gfp)
 {
 	void *p = kmem_cache_alloc(c->cache, gfp);
 	if (likely(p))
-		((uintptr_t *)p)[1] = 0;    /* clear the double-free tag */
+		((uintptr_t *)p)[0] = 0;    /* clear the double-free tag */
 	return p;
 }
 
@@ -299,6 +332,8 @@ static void *large_alloc(size_t n, gfp_t extra)
 	void *p;
 	if (n > PTRDIFF_MAX)
 		return enomem();
+	if (unlikely(shim.glibc_above && n > shim.glibc_above))
+		return extra & __GFP_ZERO ? __libc_calloc(1, n) : __libc_malloc(n);
 	p = __vmalloc(n, GFP_MALLOC_LARGE | extra);
 	return p ? p : enomem();
 }
@@ -344,15 +379,15 @@ static noinline void free_slow(void *p)
 /* The slab case, checked as owner_of() does; the rest in free_slow. */
 static inline void shim_free(void *p)
 {
-	if (likely(virt_addr_valid(p))) {
-		struct page *head = virt_to_head_page(p);
+	if (likely(shim_in_direct_map(p))) {
+		struct page *head = shim_virt_to_head_page(p);
 		if (likely(head->flags & (1UL << PG_slab))) {
 			const struct shim_class *c = shim_class_of(head->slab_cache);
 			uintptr_t *w = p;
-			if (likely(c && w[1] != shim_tag(p) &&
+			if (likely(c && w[0] != shim_tag(p) &&
 				   shim_class_multiple(c, (uintptr_t)p -
-						       (uintptr_t)page_address(head)))) {
-				w[1] = shim_tag(p);
+						       shim_page_address(head)))) {
+				w[0] = shim_tag(p);
 				kmem_cache_free(c->cache, p);
 				return;
 			}
@@ -387,20 +422,13 @@ static void *aligned_alloc_pow2(size_t align, size_t n)
 			break;
 		}
 	}
+	if (shim.glibc_above && n > shim.glibc_above)
+		return __libc_memalign(align, n);
 	if (align <= PAGE_SIZE)
 		return large_alloc(n, 0);
-	/* A naturally aligned compound block, up to 4 MiB. */
-	size_t need = n > align ? n : align;
-	unsigned int order = 0;
-	while ((PAGE_SIZE << order) < need && order <= MAX_PAGE_ORDER)
-		order++;
-	if (order > MAX_PAGE_ORDER)
-		return enomem();
-	struct page *page = alloc_pages(GFP_MALLOC_LARGE | __GFP_COMP, order);
-	if (!page)
-		return enomem();
-	page->private = SHIM_PAGE_MARK;
-	return page_address(page);
+	/* An aligned vmalloc area: the alignment costs address space only. */
+	void *p = __vmalloc_node(n, align, GFP_MALLOC_LARGE, 0, __builtin_return_address(0));
+	return p ? p : enomem();
 }
 
 /* memalign's rules (glibc 2.36), shared by aligned_alloc. */
@@ -477,7 +505,6 @@ SHIM_EXPORT void *realloc(void *p, size_t n)
 	case OWN_GLIBC:
 		return __libc_realloc(p, n);
 	case OWN_SLAB:
-	case OWN_PAGES:
 		/* In place while the block fits and is no more than half empty. */
 		if (n <= o.usable && (n > o.usable / 2 || o.usable <= SHIM_ALIGN))
 			return p;
@@ -575,14 +602,7 @@ SHIM_EXPORT void malloc_stats(void)
 		return;
 	fflush(stdout);
 	fprintf(stderr, "--- libkmm-malloc statistics (pid %d) ---\n", (int)getpid());
-	fprintf(stderr, "--- /proc/buddyinfo\n");
-	kmm_show_buddyinfo(stderr);
-	fprintf(stderr, "--- /proc/slabinfo\n");
-	kmm_show_slabinfo(stderr);
-	fprintf(stderr, "--- /proc/vmallocinfo\n");
-	kmm_show_vmallocinfo(stderr);
-	fprintf(stderr, "--- /proc/meminfo\n");
-	kmm_show_meminfo(stderr);
+	kmm_show_stats(stderr);        /* buddyinfo slabinfo vmallocinfo meminfo vmstat */
 }
 
 SHIM_EXPORT struct mallinfo2 mallinfo2(void)

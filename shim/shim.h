@@ -13,14 +13,15 @@
  *                                their sizes; with malloc.classes=fine (the
  *                                default) caches the shim creates with
  *                                kmem_cache_create() fill the gaps between
- *                                them, as jemalloc's classes do (48, 80, 112,
- *                                160, ... 7168, then 10k .. 128k), so that the
- *                                rounding waste stays under 25%.
+ *                                them, as jemalloc's classes do (48, 80, 96,
+ *                                112, 160, 192 ... 7168, then 10k .. 64k), so
+ *                                that the rounding waste stays under 25%.
  *   larger                       vmalloc (__vmalloc with __GFP_NOWARN);
  *                                realloc grows and shrinks it with vrealloc().
- *   alignment > PAGE_SIZE        a compound block from alloc_pages(),
- *                                naturally aligned (up to 4 MiB), marked as
- *                                the shim's through page->private.
+ *   alignment > PAGE_SIZE        a class whose objects are aligned, else an
+ *                                aligned vmalloc area (__vmalloc_node): the
+ *                                alignment costs address space, not frames.
+ *   above malloc.glibc_above     (1 GiB) glibc's malloc: see section 5.
  *
  * 2. OWNERSHIP
  *
@@ -40,13 +41,21 @@
  *     object size (an exact multiply by the modular inverse, no division),
  *     and the cache must be one of the malloc classes;
  *   - double free: free() writes TAG(p) = secret ^ p into the object's
- *     second word, and refuses to free an object whose second word already
+ *     first word, and refuses to free an object whose first word already
  *     holds it; malloc() clears that word (one store).  The secret comes from
  *     AT_RANDOM, so a program cannot forge it by accident (chance 2^-64).
- *     The second word, not the first: a slab may keep its free-list link in
- *     the first word of a free object;
- *   - page block: the pointer must be the block's first byte, and the block
- *     must carry the shim's mark;
+ *     The first word survives while the object is free: the slab layer
+ *     keeps its free pointer at object_size / 2 (word aligned: 8 or more
+ *     for every malloc class) or after the object, and its magazines hold
+ *     pointers outside the object.  (slub_debug=P poisons free objects, the
+ *     tag with them; its F checks then catch the double free instead.)
+ *   - with slub_debug= set, the slots of a cache are wider than
+ *     kmem_cache_size() (red zones, tracking) and start after a left red
+ *     zone, and the public API does not give the stride: the shim then
+ *     leaves object-start checks to the slab layer's F checks;
+ *   - any other pointer of the direct map: a free frame or a page that
+ *     malloc never handed out (every direct-map malloc block is a slab
+ *     object);
  *   - vmalloc: the pointer must be the start of a live area (find_vm_area);
  *   - a free page frame of the direct map (page_count 0): invalid.
  *
@@ -73,12 +82,29 @@
  * kmem_cache_alloc(), one store to clear the tag word.  free: the range
  * check, virt_to_head_page(), a flag test, the cache -> class hash lookup
  * (one probe almost always), the multiple-of-stride check, the tag check and
- * store, kmem_cache_free().
+ * store, kmem_cache_free().  A pointer outside libkmm's ranges (glibc's) is
+ * one range check more: virt_addr_valid() fails, then is_vmalloc_addr().
  *
  * 5. SETTINGS (KMM_CONF, the "malloc." namespace; libkmm skips these names)
  *
  *   malloc.slab_max=SIZE     largest request served by slab classes
- *                            (default 16k; 16 .. 128k); larger ones: vmalloc
+ *                            (default 64k; 16 .. 128k); larger ones: vmalloc.
+ *                            Measured (bench/run-programs.sh, peak RSS
+ *                            against jemalloc): 16k left git at 1.26x,
+ *                            because zlib's 64 KiB buffers went to vmalloc,
+ *                            whose freed ranges stay resident until the
+ *                            lazy purge (16 MiB on 2 CPUs); 64k: 0.85x;
+ *                            128k put gcc at 1.14x (slabs of 80k..128k
+ *                            objects sit partly empty).
+ *   malloc.glibc_above=SIZE  requests above SIZE go to glibc's malloc
+ *                            (default 1G; 0: never).  vmalloc backs every
+ *                            page with a frame at once, and each frame
+ *                            costs its struct page and pte (1.8% of the
+ *                            size) touched or not; sort(1) asks for 1/8 of
+ *                            the RAM (3.4 GB here) and touches 120 MB:
+ *                            under vmalloc that was 60 MB of struct pages
+ *                            and page tables (1.44x jemalloc's RSS).
+ *                            glibc's mmap'ed block is demand paged.
  *   malloc.classes=fine|kmalloc
  *                            fine (default): the extra size classes above;
  *                            kmalloc: the kmalloc caches only (power-of-two
@@ -108,11 +134,10 @@
 #define SHIM_ALIGN 16
 /* The largest malloc.slab_max accepted. */
 #define SHIM_SLAB_LIMIT (128u << 10)
-#define SHIM_SLAB_DEFAULT (16u << 10)
+#define SHIM_SLAB_DEFAULT (64u << 10)
+#define SHIM_GLIBC_ABOVE_DEFAULT (1UL << 30)
 #define SHIM_MAX_CLASSES 64
 
-/* Marks a page block (large alignment) as the shim's, in page->private. */
-#define SHIM_PAGE_MARK 0x6b6d6d2d6d616c6cUL  /* "kmm-mall" */
 
 /* One size class: a cache and the arithmetic to validate object starts. */
 struct shim_class {
@@ -133,10 +158,15 @@ struct shim_state {
 	uint8_t size_index[SHIM_SLAB_LIMIT / SHIM_ALIGN + 1];
 	/* cache -> class + 1 (0: empty), open addressing */
 	struct { struct kmem_cache *cache; unsigned int cls; } by_cache[128];
+	uintptr_t dm_base;             /* the direct map: page_address(pfn 0) */
+	size_t dm_size;                /* its bytes with an address (lowmem) */
+	struct page *mem_map;          /* pfn_to_page(0) */
+	size_t glibc_above;            /* malloc.glibc_above: 0 = never */
 	size_t (*libc_usable_size)(void *);
 	bool fine_classes;             /* malloc.classes=fine */
 	bool verbose;                  /* KMM_CONF has verbose */
 	bool disabled;                 /* libkmm did not boot: all to glibc */
+	bool slab_debug;               /* KMM_CONF has slub_debug: strides unknown */
 };
 
 extern struct shim_state shim;
@@ -156,8 +186,9 @@ bool shim_boot_slow(void);
 __attribute__((noreturn, format(printf, 1, 2)))
 void shim_fatal(const char *fmt, ...);
 void shim_message(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* Build the class table; 0, or -1 when libkmm cannot create caches. */
-int shim_classes_init(size_t slab_max);
+/* Build the class table for requests up to *slab_max (lowered to the
+ * largest class); 0, or -1 when libkmm cannot create caches. */
+int shim_classes_init(size_t *slab_max);
 
 static inline size_t shim_slab_max(void)
 {
@@ -172,6 +203,33 @@ static inline bool shim_ready(void)
 static inline uintptr_t shim_tag(const void *p)
 {
 	return (uintptr_t)p ^ shim.secret;
+}
+
+/*
+ * The direct map, as <kmm/mm.h> and <kmm/mm_types.h> define it: virtual
+ * address = base + physical address, mem_map indexed by PFN, a tail page's
+ * compound_head = head | 1.  The kernel's virt_to_head_page() and
+ * page_address() are inline arithmetic on that layout; libkmm's are calls.
+ * The shim reads the bases once at boot through the API (page_address,
+ * pfn_to_page, virt_addr_valid), checks its arithmetic against the calls
+ * (shim_classes_init), and does the same arithmetic inline on free's fast
+ * path.  Before boot dm_size is 0: no pointer is in the direct map.
+ */
+static inline bool shim_in_direct_map(const void *p)
+{
+	return (uintptr_t)p - shim.dm_base < shim.dm_size;
+}
+
+static inline struct page *shim_virt_to_head_page(const void *p)
+{
+	struct page *page = shim.mem_map + (((uintptr_t)p - shim.dm_base) >> PAGE_SHIFT);
+	unsigned long head = page->compound_head;
+	return head & 1 ? (struct page *)(head - 1) : page;
+}
+
+static inline uintptr_t shim_page_address(const struct page *page)
+{
+	return shim.dm_base + ((uintptr_t)(page - shim.mem_map) << PAGE_SHIFT);
 }
 
 /* The class of a cache, or NULL when the cache is not one of ours. */
@@ -191,6 +249,8 @@ static inline const struct shim_class *shim_class_of(const struct kmem_cache *s)
 /* Is off a multiple of the class's object size? (exact, no division) */
 static inline bool shim_class_multiple(const struct shim_class *c, uintptr_t off)
 {
+	if (unlikely(shim.slab_debug))
+		return true;
 	if (off & ((1UL << c->shift) - 1))
 		return false;
 	return (uint64_t)(off >> c->shift) * c->inv <= c->limit;

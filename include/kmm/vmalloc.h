@@ -29,6 +29,11 @@ void *vzalloc(unsigned long size);
 void *vmalloc_node(unsigned long size, int node);
 void *vmalloc_32(unsigned long size);
 void *__vmalloc(unsigned long size, gfp_t gfp);
+/* The kernel's __vmalloc_node(): start aligned to `align` (a power of two,
+ * PAGE_SIZE or more); one node, so `node` is ignored; `caller` is shown in
+ * vmallocinfo. */
+void *__vmalloc_node(unsigned long size, unsigned long align, gfp_t gfp, int node,
+		     const void *caller);
 void *vrealloc(const void *p, size_t size, gfp_t gfp);
 void vfree(const void *addr);
 void *vmap(struct page **pages, unsigned int count, unsigned long flags, pgprot_t prot);

@@ -5,6 +5,11 @@
 prog=$B/tests/shim/contract
 
 "$KMM_RUN" "$prog" || fail "contract suite"
+# Again with slab debugging: wider slots, red zones, poisoning.
+KMM_CONF="slub_debug=FZP" "$KMM_RUN" "$prog" || fail "contract suite under slub_debug=FZP"
+# And with the kmalloc caches only, and a small slab_max.
+KMM_CONF="malloc.classes=kmalloc malloc.slab_max=4k" "$KMM_RUN" "$prog" ||
+	fail "contract suite under malloc.classes=kmalloc malloc.slab_max=4k"
 
 # expect_death SCENARIO EXTENDED-REGEX
 expect_death() {
@@ -21,7 +26,8 @@ expect_death interior "^free\(\): invalid pointer $P \(not the start of an objec
 expect_death interior-48 "^free\(\): invalid pointer $P \(not the start of an object in cache malloc-48\)$"
 expect_death double-free-large "^free\(\): invalid pointer $P \(not in a live vmalloc area: freed already\?\)$"
 expect_death interior-large "^free\(\): invalid pointer $P \(not the start of a vmalloc area\)$"
-expect_death double-free-aligned "^free\(\): invalid pointer $P \(in a free page frame, pfn $P: freed already\?\)$"
+expect_death double-free-aligned "^free\(\): invalid pointer $P \(not in a live vmalloc area: freed already\?\)$"
+expect_death free-frame "^free\(\): invalid pointer $P \(in a free page frame, pfn $P: freed already\?\)$"
 expect_death realloc-freed "^realloc\(\): invalid pointer $P \(freed already, in cache kmalloc-256\)$"
 
 # And a clean run prints nothing at all.

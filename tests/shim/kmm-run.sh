@@ -41,10 +41,15 @@ err=$(KMM_CONF= "$KMM_RUN" --conf 'verbose malloc.slab_max=4k malloc.classes=kma
 echo "$err" | grep -q "slab classes up to 4096 bytes (11 classes)" || fail "settings not taken: $err"
 echo "$err" | grep -q "KMM_CONF" && fail "a valid setting was reported: $err"
 
+err=$(KMM_CONF= "$KMM_RUN" --conf 'verbose malloc.glibc_above=2G' /bin/true 2>&1)
+echo "$err" | grep -q "glibc above 2048M" || fail "glibc_above not taken: $err"
+err=$(KMM_CONF= "$KMM_RUN" --conf 'malloc.glibc_above=10k' /bin/true 2>&1)
+echo "$err" | grep -q "'malloc.glibc_above=10k': expected" || fail "glibc_above=10k: $err"
+
 # --stats: libkmm's dumps at exit.
 # (not a coreutils program: those fclose(stderr) in their own atexit handler)
 err=$(KMM_CONF= "$KMM_RUN" --stats /usr/bin/python3 -c pass 2>&1 >/dev/null)
-for dump in buddyinfo meminfo; do
+for dump in buddyinfo slabinfo vmallocinfo meminfo; do
 	echo "$err" | grep -q "$dump" || fail "--stats: no $dump in: $err"
 done
 
