@@ -136,8 +136,10 @@ static void boot_locked(const char *conf)
 	AO_store_release(&machine.booted, 1);
 	if (machine.conf.verbose)
 		print_banner();
-	if (machine.conf.stats)
+	if (machine.conf.stats) {
+		kmm_stats_prepare();
 		atexit(kmm_stats_at_exit);
+	}
 }
 
 void kmm_boot_slow(void)

@@ -335,6 +335,7 @@ static inline void kmm_stat_add(enum kmm_stat_item item, long delta)
 void kmm_boot_slow(void);
 
 /* lib/publish.c */
+void kmm_stats_prepare(void);
 void kmm_stats_at_exit(void);
 void kmm_publish_start(void);
 void kmm_publish_fork_child(void);

@@ -79,11 +79,35 @@ KMM_EXPORT void kmm_show_stats(FILE *f)
 	fflush(f);
 }
 
+/*
+ * The dumps at exit go to a copy of stderr taken at boot: many programs
+ * (coreutils among them) close stderr in their own exit handlers, which run
+ * before ours.
+ */
+static int stats_fd = -1;
+
+void kmm_stats_prepare(void)
+{
+	stats_fd = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
+}
+
+static void stats_print(FILE *f)
+{
+	fprintf(f, "--- libkmm statistics (pid %d)\n", (int)getpid());
+	kmm_show_stats(f);
+}
+
 void kmm_stats_at_exit(void)
 {
 	fflush(stdout);
-	fprintf(stderr, "--- libkmm statistics (pid %d)\n", (int)getpid());
-	kmm_show_stats(stderr);
+	FILE *f = stats_fd >= 0 ? fdopen(stats_fd, "w") : NULL;
+	if (f) {
+		stats_print(f);
+		fclose(f);
+		stats_fd = -1;
+	} else {
+		stats_print(stderr);
+	}
 }
 
 static long futex(unsigned int *word, int op, unsigned int val, const struct timespec *t)
@@ -94,7 +118,7 @@ static long futex(unsigned int *word, int op, unsigned int val, const struct tim
 static void answer(struct kmm_stats_page *page, unsigned int seq, bool to_stderr)
 {
 	if (to_stderr)
-		kmm_stats_at_exit();
+		stats_print(stderr);
 	if (stats_path[0]) {
 		size_t room = stats_page_size - sizeof(*page);
 		FILE *f = fmemopen(page->text, room, "w");

@@ -335,7 +335,7 @@ bool debug_free_check(struct kmem_cache *s, struct page *slab, void *obj,
 		unsigned long off = (unsigned long)((char *)obj - base) - s->red_left_pad;
 		if ((char *)obj < base + s->red_left_pad || off % s->size ||
 		    off / s->size >= slab->objects) {
-			slab_err(s, slab, NULL, "Invalid object pointer 0x%p", obj);
+			slab_err(s, slab, NULL, "Invalid object pointer %p", obj);
 			kmm_printk("FIX %s: Object at 0x%lx not freed\n\n", s->name,
 				   (unsigned long)obj);
 			return false;
@@ -367,7 +367,7 @@ void debug_report_wrong_cache(struct kmem_cache *s, const void *obj,
 
 void debug_report_not_slab(struct kmem_cache *s, const void *obj)
 {
-	slab_err(s, NULL, NULL, "Invalid object pointer 0x%p", obj);
+	slab_err(s, NULL, NULL, "Invalid object pointer %p", obj);
 	kmm_printk("INFO: 0x%lx is not in a slab\n", (unsigned long)obj);
 }
 

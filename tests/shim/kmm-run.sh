@@ -46,11 +46,13 @@ echo "$err" | grep -q "glibc above 2048M" || fail "glibc_above not taken: $err"
 err=$(KMM_CONF= "$KMM_RUN" --conf 'malloc.glibc_above=10k' /bin/true 2>&1)
 echo "$err" | grep -q "'malloc.glibc_above=10k': expected" || fail "glibc_above=10k: $err"
 
-# --stats: libkmm's dumps at exit.
-# (not a coreutils program: those fclose(stderr) in their own atexit handler)
-err=$(KMM_CONF= "$KMM_RUN" --stats /usr/bin/python3 -c pass 2>&1 >/dev/null)
-for dump in buddyinfo slabinfo vmallocinfo meminfo; do
-	echo "$err" | grep -q "$dump" || fail "--stats: no $dump in: $err"
+# --stats: libkmm's dumps at exit, also for coreutils programs, which
+# fclose(stderr) in their own atexit handler (the dumps use a copy of it).
+for prog in "/usr/bin/python3 -c pass" "ls /"; do
+	err=$(KMM_CONF= "$KMM_RUN" --stats $prog 2>&1 >/dev/null)
+	for dump in buddyinfo slabinfo vmallocinfo meminfo vmstat; do
+		echo "$err" | grep -q "^--- /proc/$dump" || fail "--stats $prog: no $dump in: $err"
+	done
 done
 
 # The installed layout: kmm-run in bin/, the library in libdir, no .libs.
