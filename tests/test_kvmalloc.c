@@ -7,6 +7,7 @@
 #include "testutil.h"
 #include "../lib/internal.h"
 #include "../lib/page_alloc.h"
+#include "fragment.h"
 
 START_TEST(test_small_is_kmalloc_large_is_what_fits)
 {
@@ -33,57 +34,18 @@ START_TEST(test_small_is_kmalloc_large_is_what_fits)
 }
 END_TEST
 
-static int cmp_page(const void *a, const void *b)
-{
-	unsigned long x = (unsigned long)*(struct page *const *)a;
-	unsigned long y = (unsigned long)*(struct page *const *)b;
-	return x < y ? -1 : x > y;
-}
-
-/* With memory fragmented so that no block of order 1 or more is free, a
- * large kvmalloc still succeeds, through vmalloc.
- *
- *   . x . x . x . x      (. free, x allocated)
- */
+/* With memory fragmented so that no block of order 1 or more is free
+ * (tests/fragment.h), a large kvmalloc still succeeds, through vmalloc. */
 START_TEST(test_fragmented_falls_back_to_vmalloc)
 {
 	kmm_test_boot("mem=128M");
-	unsigned long max = totalram_pages(), n = 0;
-	struct page **all = calloc(max, sizeof(*all));
-	struct page *pg;
-	while ((pg = alloc_page(GFP_ATOMIC | __GFP_NOWARN)) != NULL)
-		all[n++] = pg;
-	/* Take what the watermarks kept back too, straight from the buddy. */
-	drain_all_pages(NULL);
-	for (int z = 0; z < MAX_NR_ZONES; z++) {
-		struct zone *zone = &NODE_DATA(0)->node_zones[z];
-		if (!zone->spanned_pages)
-			continue;
-		pthread_mutex_lock(&zone->lock);
-		while ((pg = buddy_alloc_locked(zone, 0, MIGRATE_MOVABLE)) != NULL) {
-			pg->flags = 0;
-			pg->private = 0;
-			set_page_count(pg, 1);
-			all[n++] = pg;
-		}
-		pthread_mutex_unlock(&zone->lock);
-	}
-	qsort(all, n, sizeof(*all), cmp_page);
-	for (unsigned long i = 0; i < n; i++)
-		if (page_to_pfn(all[i]) % 2 == 0) {
-			__free_page(all[i]);
-			all[i] = NULL;
-		}
-	drain_all_pages(NULL);
+	struct fragmentation frag = fragment_memory();
 	void *p = kvmalloc(64 << 10, GFP_KERNEL);
 	ck_assert_ptr_nonnull(p);
 	ck_assert(is_vmalloc_addr(p));
 	memset(p, 3, 64 << 10);
 	kvfree(p);
-	for (unsigned long i = 0; i < n; i++)
-		if (all[i])
-			__free_page(all[i]);
-	free(all);
+	unfragment_memory(&frag);
 	ck_assert_kmm_clean();
 }
 END_TEST

@@ -21,6 +21,7 @@
 #include "../lib/internal.h"
 #include "../lib/page_alloc.h"
 #include "../lib/vmap.h"
+#include "fragment.h"
 
 static unsigned long free_and_overhead(void)
 {
@@ -217,50 +218,12 @@ START_TEST(test_100k_cycles_no_leak)
 }
 END_TEST
 
-/*
- * No free block of order 1 or more anywhere, half of memory free as
- * single frames:
- *
- *   pfn   0 1 2 3 4 5 6 7 ...
- *         . x . x . x . x      (. free, x allocated)
- *
- * and vmalloc(64M) still succeeds.
- */
+/* With no free block of order 1 or more anywhere (tests/fragment.h) and
+ * half of memory free as single frames, vmalloc(64M) still succeeds. */
 START_TEST(test_64m_with_fragmented_memory)
 {
 	kmm_test_boot("mem=256M");
-	unsigned long max = totalram_pages(), n = 0;
-	struct page **all = calloc(max, sizeof(*all));
-	struct page *pg;
-	while ((pg = alloc_page(GFP_ATOMIC | __GFP_NOWARN)) != NULL)
-		all[n++] = pg;
-	/* Take what the watermarks kept back too, straight from the buddy. */
-	drain_all_pages(NULL);
-	for (int z = 0; z < MAX_NR_ZONES; z++) {
-		struct zone *zone = &NODE_DATA(0)->node_zones[z];
-		if (!zone->spanned_pages)
-			continue;
-		pthread_mutex_lock(&zone->lock);
-		while ((pg = buddy_alloc_locked(zone, 0, MIGRATE_MOVABLE)) != NULL) {
-			pg->flags = 0;
-			pg->private = 0;
-			set_page_count(pg, 1);
-			all[n++] = pg;
-		}
-		pthread_mutex_unlock(&zone->lock);
-	}
-	ck_assert_uint_eq(nr_free_pages(), 0);
-	qsort(all, n, sizeof(*all), cmp_ulong);       /* struct pages in pfn order */
-	for (unsigned long i = 0; i < n; i++)
-		if (page_to_pfn(all[i]) % 2 == 0) {
-			__free_page(all[i]);
-			all[i] = NULL;
-		}
-	drain_all_pages(NULL);
-	for (int z = 0; z < MAX_NR_ZONES; z++)
-		for (int o = 1; o < NR_PAGE_ORDERS; o++)
-			ck_assert_msg(NODE_DATA(0)->node_zones[z].free_area[o].nr_free == 0,
-				      "zone %d has a free block of order %d", z, o);
+	struct fragmentation frag = fragment_memory();
 	ck_assert_uint_gt(nr_free_pages(), (64UL << 20) / PAGE_SIZE + 2048);
 
 	unsigned char *p = vmalloc(64UL << 20);
@@ -273,10 +236,7 @@ START_TEST(test_64m_with_fragmented_memory)
 		ck_assert_uint_eq(p[off], (unsigned char)(off >> 12));
 	ck_assert_kmm_clean();
 	vfree(p);
-	for (unsigned long i = 0; i < n; i++)
-		if (all[i])
-			__free_page(all[i]);
-	free(all);
+	unfragment_memory(&frag);
 	ck_assert_kmm_clean();
 }
 END_TEST
