@@ -121,7 +121,7 @@ END_TEST
 START_TEST(test_P_use_after_free)
 {
 	struct capture c;
-	kmm_test_boot("mem=64M slub_debug=PU,kmalloc-256");
+	kmm_test_boot("mem=64M slub_debug=PU,kmalloc-256 slab_freelist_random=0");
 	unsigned char *p = kmalloc(256, GFP_KERNEL);
 	kfree(p);
 	ck_assert_int_eq(p[0], 0x6b);

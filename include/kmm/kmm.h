@@ -36,7 +36,8 @@ void kmm_show_vmallocinfo(FILE *f);
 void kmm_show_meminfo(FILE *f);
 void kmm_show_vmstat(FILE *f);
 void show_mem(void);
-/* Every dump above, each under a "--- /proc/NAME" line. */
+/* buddyinfo, slabinfo, vmallocinfo, meminfo and vmstat, each under a
+ * "--- /proc/NAME" line (what KMM_CONF=stats prints at exit). */
 void kmm_show_stats(FILE *f);
 
 /* 0 when every invariant holds, else the number of problems, each reported
