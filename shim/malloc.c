@@ -125,10 +125,11 @@ static void by_cache_insert(struct kmem_cache *s, unsigned int cls)
 			return;             /* a merged cache: first class keeps it */
 		i = (i + 1) & 127;
 	}
-	shim.by_cache[i].inv = c->inv;
-	shim.by_cache[i].limit = c->limit;
+	/* The low 32 bits of the 64-bit inverse are the inverse mod 2^32. */
+	shim.by_cache[i].inv = shim.slab_debug ? 0 : (uint32_t)c->inv;
+	shim.by_cache[i].limit = shim.slab_debug ? UINT32_MAX : UINT32_MAX / c->size;
 	shim.by_cache[i].size = c->size;
-	shim.by_cache[i].shift = c->shift;
+	shim.by_cache[i].shift = shim.slab_debug ? 0 : c->shift;
 	shim.by_cache[i].slab_mask = (unsigned int)(PAGE_SIZE << s->order) - 1;
 	shim.by_cache[i].cls = cls;
 	shim.by_cache[i].cache = s;

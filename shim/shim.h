@@ -162,16 +162,25 @@ struct shim_class {
 	uint64_t limit;                /* UINT64_MAX / odd */
 };
 
-/* free()'s view of a class, found by its cache (shim_owner_of). */
+/*
+ * free()'s view of a class, found by its cache (shim_owner_of): 32 bytes.
+ * off, the offset of a pointer in its slab, is the start of an object when
+ * it is a multiple of size = odd << shift; as compilers test divisibility
+ * by a constant, that is rotr32(off * inv, shift) <= limit, with inv the
+ * inverse of odd mod 2^32 and limit = UINT32_MAX / size (off < 2^32: a
+ * slab is at most MAX_PAGE_ORDER).  Under slub_debug (strides unknown)
+ * inv = 0 and limit = UINT32_MAX: every offset passes, and the slab
+ * layer's F checks judge.
+ */
 struct shim_owner {
 	struct kmem_cache *cache;
-	uint64_t inv;                  /* as in shim_class */
-	uint64_t limit;
-	unsigned int size;             /* usable bytes */
-	unsigned int slab_mask;        /* bytes of a slab - 1: slabs are buddy
+	uint32_t inv;
+	uint32_t limit;
+	uint32_t slab_mask;            /* bytes of a slab - 1: slabs are buddy
 					  blocks, aligned to their size */
-	unsigned int shift;
-	unsigned int cls;
+	uint32_t shift;
+	uint32_t size;                 /* usable bytes */
+	uint32_t cls;
 };
 
 struct shim_state {
@@ -302,20 +311,14 @@ static inline const struct shim_owner *shim_owner_of(const struct kmem_cache *s)
 /*
  * Is p (phys = its offset in the direct map) the start of an object of
  * o's cache?  The offset in the slab is phys & slab_mask (a slab is a
- * buddy block, naturally aligned), a multiple of the size when multiplied
- * by the inverse of its odd part stays under limit (exact, no division).
- * With slub_debug the stride is not the size: left to the slab layer.
+ * buddy block, naturally aligned), then the divisibility test above.
  */
 static inline bool shim_owner_multiple(const struct shim_owner *o, uintptr_t phys)
 {
-	uintptr_t off = phys & o->slab_mask;
-	if (unlikely(shim.slab_debug))
-		return true;
-	if (off & ((1UL << o->shift) - 1))
-		return false;
-	return (uint64_t)(off >> o->shift) * o->inv <= o->limit;
+	uint32_t x = ((uint32_t)phys & o->slab_mask) * o->inv;
+	uint32_t r = (x >> o->shift) | (x << (-o->shift & 31));   /* ror */
+	return r <= o->limit;
 }
-
 /* Is off a multiple of the class's object size? (exact, no division) */
 static inline bool shim_class_multiple(const struct shim_class *c, uintptr_t off)
 {
