@@ -47,7 +47,6 @@
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include "shim.h"
@@ -283,8 +282,3 @@ void shim_large_show(FILE *f)
 		hits, misses);
 }
 
-__attribute__((destructor)) static void large_show_at_exit(void)
-{
-	if (getenv("KMM_LARGE_DEBUG"))
-		shim_large_show(stderr);
-}

@@ -684,6 +684,7 @@ SHIM_EXPORT void malloc_stats(void)
 	fflush(stdout);
 	fprintf(stderr, "--- libkmm-malloc statistics (pid %d) ---\n", (int)getpid());
 	kmm_show_stats(stderr);        /* buddyinfo slabinfo vmallocinfo meminfo vmstat */
+	shim_large_show(stderr);
 }
 
 SHIM_EXPORT struct mallinfo2 mallinfo2(void)
