@@ -118,15 +118,44 @@ static void class_set_arith(struct shim_class *c)
 
 static void by_cache_insert(struct kmem_cache *s, unsigned int cls)
 {
-	uintptr_t k = (uintptr_t)s;
-	unsigned int i = (unsigned int)((k >> 6) ^ (k >> 14)) & 127;
+	const struct shim_class *c = &shim.classes[cls];
+	unsigned int i = shim_cache_hash(s);
 	while (shim.by_cache[i].cache) {
 		if (shim.by_cache[i].cache == s)
 			return;             /* a merged cache: first class keeps it */
 		i = (i + 1) & 127;
 	}
-	shim.by_cache[i].cache = s;
+	/* The low 32 bits of the 64-bit inverse are the inverse mod 2^32. */
+	shim.by_cache[i].inv = shim.slab_debug ? 0 : (uint32_t)c->inv;
+	shim.by_cache[i].limit = shim.slab_debug ? UINT32_MAX : UINT32_MAX / c->size;
+	shim.by_cache[i].size = c->size;
+	shim.by_cache[i].shift = shim.slab_debug ? 0 : c->shift;
+	shim.by_cache[i].slab_mask = (unsigned int)(PAGE_SIZE << s->order) - 1;
 	shim.by_cache[i].cls = cls;
+	shim.by_cache[i].cache = s;
+}
+
+/* free() finds an object's slab offset as phys & slab_mask: check it on
+ * one object of each class against virt_to_head_page + page_address. */
+static int slab_mask_check(void)
+{
+	for (unsigned int i = 0; i < shim.nr_classes; i++) {
+		const struct shim_class *c = &shim.classes[i];
+		void *p = kmem_cache_alloc(c->cache, GFP_KERNEL);
+		if (!p)
+			return -1;
+		const struct shim_owner *o = shim_owner_of(c->cache);
+		uintptr_t phys = (uintptr_t)p - shim.dm_base;
+		bool ok = o && (phys & o->slab_mask) ==
+			  (uintptr_t)p - (uintptr_t)page_address(virt_to_head_page(p));
+		kmem_cache_free(c->cache, p);
+		if (!ok) {
+			shim_message("libkmm-malloc: slabs of %s are not aligned to "
+				     "their size\n", kmem_cache_name(c->cache));
+			return -1;
+		}
+	}
+	return 0;
 }
 
 /*
@@ -203,7 +232,7 @@ int shim_classes_init(size_t *slab_maxp)
 	if (nr == 0)
 		return -1;
 	shim.nr_classes = nr;
-	if (direct_map_init(&shim.classes[0]) < 0)
+	if (direct_map_init(&shim.classes[0]) < 0 || slab_mask_check() < 0)
 		return -1;
 	if (slab_max > shim.classes[nr - 1].size)
 		slab_max = shim.classes[nr - 1].size;
@@ -213,6 +242,7 @@ int shim_classes_init(size_t *slab_maxp)
 		while (shim.classes[cls].size < g * SHIM_ALIGN)
 			cls++;
 		shim.size_index[g] = (uint8_t)cls;
+		shim.size_cache[g] = shim.classes[cls].cache;
 	}
 	return 0;
 }
@@ -285,6 +315,10 @@ static noinline void owner_of(const void *p, const char *func, struct owner *o)
 		    find_vm_area((const char *)p - PAGE_SIZE) == area)
 			shim_fatal("%s: invalid pointer %p (not the start of a vmalloc "
 				   "area)\n", func, p);
+		/* Freed, kept by the large cache (large.c): still an area. */
+		if (((const uintptr_t *)p)[0] == shim_tag(p))
+			shim_fatal("%s: invalid pointer %p (not in a live vmalloc area: "
+				   "freed already?)\n", func, p);
 		o->kind = OWN_VMALLOC;
 		o->usable = get_vm_area_size(area);
 		return;
@@ -302,7 +336,8 @@ static void free_owned(void *p, const struct owner *o)
 		kmem_cache_free(o->cls->cache, p);
 		break;
 	case OWN_VMALLOC:
-		vfree(p);
+		if (!shim_large_put(p, o->usable))
+			vfree(p);
 		break;
 	case OWN_GLIBC:
 		__libc_free(p);
@@ -319,7 +354,7 @@ static inline void *enomem(void)
 	return NULL;
 }
 
-static inline void *slab_alloc(const struct shim_class *c, gfp_t gfp)
+static inline void *class_alloc(const struct shim_class *c, gfp_t gfp)
 {
 	void *p = kmem_cache_alloc(c->cache, gfp);
 	if (likely(p))
@@ -334,6 +369,13 @@ static void *large_alloc(size_t n, gfp_t extra)
 		return enomem();
 	if (unlikely(shim.glibc_above && n > shim.glibc_above))
 		return extra & __GFP_ZERO ? __libc_calloc(1, n) : __libc_malloc(n);
+	size_t usable;
+	p = shim_large_get(n, &usable);
+	if (p) {
+		if (extra & __GFP_ZERO)
+			memset(p, 0, n);
+		return p;
+	}
 	p = __vmalloc(n, GFP_MALLOC_LARGE | extra);
 	return p ? p : enomem();
 }
@@ -346,20 +388,27 @@ static noinline void *malloc_slow(size_t n)
 	if (n == 0)
 		n = 1;
 	if (n <= shim.slab_max) {
-		void *p = slab_alloc(class_for(n), GFP_MALLOC);
+		void *p = class_alloc(class_for(n), GFP_MALLOC);
 		return p ? p : enomem();
 	}
 	return large_alloc(n, 0);
 }
 
-/* About 10 instructions and the call to kmem_cache_alloc(). */
-static inline void *shim_malloc(size_t n)
+/*
+ * A leaf function on a hit: the gate, one table load for the cache, the
+ * magazine pop of lib/slab.h (kmem_cache_alloc's own fast path), the store
+ * that clears the tag.  A miss or anything else is a tail call.
+ */
+static kmm_always_inline void *shim_malloc(size_t n)
 {
 	if (likely(n - 1 < shim_slab_max())) {
-		void *p = slab_alloc(class_for(n), GFP_MALLOC);
-		if (likely(p))
-			return p;
+		struct kmem_cache *s = shim.size_cache[(n + SHIM_ALIGN - 1) / SHIM_ALIGN];
+		uintptr_t *p;
+		mag_pop(s->cpu_alloc, p, miss);
+		p[0] = 0;               /* clear the double-free tag */
+		return p;
 	}
+miss:
 	return malloc_slow(n);
 }
 
@@ -376,24 +425,51 @@ static noinline void free_slow(void *p)
 	free_owned(p, &o);
 }
 
-/* The slab case, checked as owner_of() does; the rest in free_slow. */
-static inline void shim_free(void *p)
+/*
+ * The slab case, checked as owner_of() does (free_slow reports what fails):
+ * the range compare, the object's own page (every page of a slab has
+ * PG_slab and slab_cache), the cache's record (one probe), the tag and the
+ * offset in the slab, then the magazine push of lib/slab.h.
+ */
+static kmm_always_inline void shim_free(void *p)
 {
-	if (likely(shim_in_direct_map(p))) {
-		struct page *head = shim_virt_to_head_page(p);
-		if (likely(head->flags & (1UL << PG_slab))) {
-			const struct shim_class *c = shim_class_of(head->slab_cache);
+	uintptr_t phys = (uintptr_t)p - shim.dm_base;
+	if (likely(phys < shim.dm_size)) {
+		struct page *page = shim.mem_map + (phys >> PAGE_SHIFT);
+		if (likely(page->flags & (1UL << PG_slab))) {
+			struct kmem_cache *s = page->slab_cache;
+			const struct shim_owner *o = shim_owner_of(s);
 			uintptr_t *w = p;
-			if (likely(c && w[0] != shim_tag(p) &&
-				   shim_class_multiple(c, (uintptr_t)p -
-						       shim_page_address(head)))) {
+			if (likely(o && w[0] != shim_tag(p) && shim_owner_multiple(o, phys))) {
 				w[0] = shim_tag(p);
-				kmem_cache_free(c->cache, p);
+				mag_push(s->cpu_free, p, miss);
+				return;
+miss:
+				mag_free_slow(s, p, _RET_IP_);
 				return;
 			}
 		}
 	}
 	free_slow(p);
+}
+
+/* malloc_usable_size's slab case: free's checks, no store. */
+static kmm_always_inline size_t shim_usable_fast(const void *p, bool *done)
+{
+	uintptr_t phys = (uintptr_t)p - shim.dm_base;
+	if (likely(phys < shim.dm_size)) {
+		const struct page *page = shim.mem_map + (phys >> PAGE_SHIFT);
+		if (likely(page->flags & (1UL << PG_slab))) {
+			const struct shim_owner *o = shim_owner_of(page->slab_cache);
+			if (likely(o && ((const uintptr_t *)p)[0] != shim_tag(p) &&
+				   shim_owner_multiple(o, phys))) {
+				*done = true;
+				return o->size;
+			}
+		}
+	}
+	*done = false;
+	return 0;
 }
 
 /* Aligned allocation; align is a power of two above SHIM_ALIGN. */
@@ -413,7 +489,7 @@ static void *aligned_alloc_pow2(size_t align, size_t n)
 			const struct shim_class *c = &shim.classes[i];
 			if (c->size % align)
 				continue;
-			void *p = slab_alloc(c, GFP_MALLOC);
+			void *p = class_alloc(c, GFP_MALLOC);
 			if (!p)
 				return enomem();
 			if (((uintptr_t)p & (align - 1)) == 0)
@@ -469,7 +545,7 @@ SHIM_EXPORT void *calloc(size_t n, size_t m)
 	if (unlikely(__builtin_mul_overflow(n, m, &total)))
 		return enomem();
 	if (likely(total - 1 < shim_slab_max())) {
-		p = slab_alloc(class_for(total), GFP_MALLOC);
+		p = class_alloc(class_for(total), GFP_MALLOC);
 		if (likely(p)) {
 			memset(p, 0, total);
 			return p;
@@ -574,6 +650,10 @@ SHIM_EXPORT void *pvalloc(size_t n)
 SHIM_EXPORT size_t malloc_usable_size(void *p)
 {
 	struct owner o;
+	bool done;
+	size_t n = shim_usable_fast(p, &done);
+	if (likely(done))
+		return n;
 	if (!p)
 		return 0;
 	if (!shim_ready())
@@ -590,6 +670,7 @@ SHIM_EXPORT int malloc_trim(size_t pad)
 	if (!shim_boot_slow())
 		return 0;
 	unsigned long before = nr_free_pages();
+	shim_large_flush();
 	for (unsigned int i = 0; i < shim.nr_classes; i++)
 		kmem_cache_shrink(shim.classes[i].cache);
 	drain_all_pages(NULL);
@@ -603,6 +684,7 @@ SHIM_EXPORT void malloc_stats(void)
 	fflush(stdout);
 	fprintf(stderr, "--- libkmm-malloc statistics (pid %d) ---\n", (int)getpid());
 	kmm_show_stats(stderr);        /* buddyinfo slabinfo vmallocinfo meminfo vmstat */
+	shim_large_show(stderr);
 }
 
 SHIM_EXPORT struct mallinfo2 mallinfo2(void)

@@ -78,12 +78,16 @@
  * 4. FAST PATHS
  *
  * malloc: one acquire load of slab_max (0 before boot, so the same compare
- * sends early calls to the slow path), a size_index[] load, a class load,
- * kmem_cache_alloc(), one store to clear the tag word.  free: the range
- * check, virt_to_head_page(), a flag test, the cache -> class hash lookup
- * (one probe almost always), the multiple-of-stride check, the tag check and
- * store, kmem_cache_free().  A pointer outside libkmm's ranges (glibc's) is
- * one range check more: virt_addr_valid() fails, then is_vmalloc_addr().
+ * sends early calls to the slow path), one size_cache[] load, the magazine
+ * pop of lib/slab.h inline (kmem_cache_alloc's own fast path), one store to
+ * clear the tag word: a leaf function, a miss is a tail call.  free: the
+ * range check, the object's own struct page (PG_slab and slab_cache are in
+ * every page of a slab), the cache's shim_owner record (one probe almost
+ * always), the tag check, the offset in the slab (phys & slab_mask, slabs
+ * being naturally aligned buddy blocks; checked per class at boot), the
+ * tag store and the magazine push inline.  malloc_usable_size() has the
+ * same checks inline.  A pointer outside libkmm's ranges (glibc's) is one
+ * range check more on the slow path.
  *
  * 5. SETTINGS (KMM_CONF, the "malloc." namespace; libkmm skips these names)
  *
@@ -105,6 +109,8 @@
  *                            under vmalloc that was 60 MB of struct pages
  *                            and page tables (1.44x jemalloc's RSS).
  *                            glibc's mmap'ed block is demand paged.
+ *   malloc.large_cache=SIZE  bytes of freed vmalloc blocks kept for reuse
+ *                            (default 32M; 0: off); see large.c.
  *   malloc.classes=fine|kmalloc
  *                            fine (default): the extra size classes above;
  *                            kmalloc: the kmalloc caches only (power-of-two
@@ -122,11 +128,18 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <kmm/kmm.h>
-
-#define likely(x) __builtin_expect(!!(x), 1)
-#define unlikely(x) __builtin_expect(!!(x), 0)
-#define noinline __attribute__((noinline))
+/*
+ * The one layering exception: libkmm-malloc.so links libkmm's core into
+ * the same module, and malloc/free use the slab layer's inline magazine
+ * fast paths (mag_alloc/mag_free of lib/slab.h: what kmem_cache_alloc()
+ * and kmem_cache_free() are made of, minus the call) and the cache's
+ * slab order, on caches the shim got from the public API.  Everything
+ * else - creating caches, their slow paths, vmalloc, ownership of what is
+ * not a slab object - goes through the public API.
+ */
+#include "../lib/slab.h"
 
 #define SHIM_EXPORT __attribute__((visibility("default")))
 
@@ -137,6 +150,7 @@
 #define SHIM_SLAB_DEFAULT (64u << 10)
 #define SHIM_GLIBC_ABOVE_DEFAULT (1UL << 30)
 #define SHIM_MAX_CLASSES 64
+#define SHIM_LARGE_CACHE_DEFAULT (32UL << 20)
 
 
 /* One size class: a cache and the arithmetic to validate object starts. */
@@ -148,6 +162,27 @@ struct shim_class {
 	uint64_t limit;                /* UINT64_MAX / odd */
 };
 
+/*
+ * free()'s view of a class, found by its cache (shim_owner_of): 32 bytes.
+ * off, the offset of a pointer in its slab, is the start of an object when
+ * it is a multiple of size = odd << shift; as compilers test divisibility
+ * by a constant, that is rotr32(off * inv, shift) <= limit, with inv the
+ * inverse of odd mod 2^32 and limit = UINT32_MAX / size (off < 2^32: a
+ * slab is at most MAX_PAGE_ORDER).  Under slub_debug (strides unknown)
+ * inv = 0 and limit = UINT32_MAX: every offset passes, and the slab
+ * layer's F checks judge.
+ */
+struct shim_owner {
+	struct kmem_cache *cache;
+	uint32_t inv;
+	uint32_t limit;
+	uint32_t slab_mask;            /* bytes of a slab - 1: slabs are buddy
+					  blocks, aligned to their size */
+	uint32_t shift;
+	uint32_t size;                 /* usable bytes */
+	uint32_t cls;
+};
+
 struct shim_state {
 	/* Written once at boot, read-only afterwards. */
 	size_t slab_max;               /* 0 until booted; the fast path's gate */
@@ -156,12 +191,15 @@ struct shim_state {
 	struct shim_class classes[SHIM_MAX_CLASSES];
 	/* (size + 15) / 16 -> class, for size 0 .. slab_max */
 	uint8_t size_index[SHIM_SLAB_LIMIT / SHIM_ALIGN + 1];
-	/* cache -> class + 1 (0: empty), open addressing */
-	struct { struct kmem_cache *cache; unsigned int cls; } by_cache[128];
+	/* (size + 15) / 16 -> the class's cache: malloc's one load */
+	struct kmem_cache *size_cache[SHIM_SLAB_LIMIT / SHIM_ALIGN + 1];
+	/* cache -> what free() checks, open addressing (cache NULL: empty) */
+	struct shim_owner by_cache[128];
 	uintptr_t dm_base;             /* the direct map: page_address(pfn 0) */
 	size_t dm_size;                /* its bytes with an address (lowmem) */
 	struct page *mem_map;          /* pfn_to_page(0) */
 	size_t glibc_above;            /* malloc.glibc_above: 0 = never */
+	size_t large_cache;            /* malloc.large_cache: 0 = off */
 	size_t (*libc_usable_size)(void *);
 	bool fine_classes;             /* malloc.classes=fine */
 	bool verbose;                  /* KMM_CONF has verbose */
@@ -186,6 +224,16 @@ bool shim_boot_slow(void);
 __attribute__((noreturn, format(printf, 1, 2)))
 void shim_fatal(const char *fmt, ...);
 void shim_message(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* large.c: the cache of freed vmalloc blocks. */
+void shim_large_init(void);
+/* A cached block of usable size n .. n + 25 % (*usable set), or NULL. */
+void *shim_large_get(size_t n, size_t *usable);
+/* Cache the live vmalloc block p (tagged freed); false: vfree it yourself. */
+bool shim_large_put(void *p, size_t usable);
+/* Give every cached block back; returns the bytes released. */
+size_t shim_large_flush(void);
+/* One line on f: blocks and bytes cached, hits and misses. */
+void shim_large_show(FILE *f);
 /* Build the class table for requests up to *slab_max (lowered to the
  * largest class); 0, or -1 when libkmm cannot create caches. */
 int shim_classes_init(size_t *slab_max);
@@ -233,19 +281,44 @@ static inline uintptr_t shim_page_address(const struct page *page)
 }
 
 /* The class of a cache, or NULL when the cache is not one of ours. */
+static inline const struct shim_owner *shim_owner_of(const struct kmem_cache *s);
 static inline const struct shim_class *shim_class_of(const struct kmem_cache *s)
 {
+	const struct shim_owner *o = shim_owner_of(s);
+	return o ? &shim.classes[o->cls] : NULL;
+}
+
+static inline unsigned int shim_cache_hash(const struct kmem_cache *s)
+{
 	uintptr_t k = (uintptr_t)s;
-	unsigned int i = (unsigned int)((k >> 6) ^ (k >> 14)) & 127;
+	return (unsigned int)((k >> 6) ^ (k >> 14)) & 127;
+}
+
+/* free()'s record of a cache, or NULL when the cache is not one of ours. */
+static inline const struct shim_owner *shim_owner_of(const struct kmem_cache *s)
+{
+	unsigned int i = shim_cache_hash(s);
 	for (;;) {
-		if (likely(shim.by_cache[i].cache == s))
-			return &shim.classes[shim.by_cache[i].cls];
-		if (!shim.by_cache[i].cache)
+		const struct shim_owner *o = &shim.by_cache[i];
+		if (likely(o->cache == s))
+			return o;
+		if (!o->cache)
 			return NULL;
 		i = (i + 1) & 127;
 	}
 }
 
+/*
+ * Is p (phys = its offset in the direct map) the start of an object of
+ * o's cache?  The offset in the slab is phys & slab_mask (a slab is a
+ * buddy block, naturally aligned), then the divisibility test above.
+ */
+static inline bool shim_owner_multiple(const struct shim_owner *o, uintptr_t phys)
+{
+	uint32_t x = ((uint32_t)phys & o->slab_mask) * o->inv;
+	uint32_t r = (x >> o->shift) | (x << (-o->shift & 31));   /* ror */
+	return r <= o->limit;
+}
 /* Is off a multiple of the class's object size? (exact, no division) */
 static inline bool shim_class_multiple(const struct shim_class *c, uintptr_t off)
 {

@@ -462,6 +462,52 @@ END_TEST
 /* ------------------------------------------------------------------ */
 /* Death scenarios, also checked for their message by contract.sh      */
 
+START_TEST(large_cache_reuse)
+{
+	/* A freed large block is reused by the next malloc that fits (up to
+	 * 25 % bigger), with its real usable size; calloc zeroes it. */
+	unsigned char *p = malloc(300 << 10);
+	ck_assert_ptr_nonnull(p);
+	size_t u = malloc_usable_size(p);
+	ck_assert_uint_ge(u, 300 << 10);
+	memset(p, 0xa5, u);
+	free(p);
+	unsigned char *q = malloc(290 << 10);
+	ck_assert_ptr_nonnull(q);
+	size_t uq = malloc_usable_size(q);
+	ck_assert_uint_ge(uq, 290 << 10);
+	memset(q, 0x5a, uq);                /* all of it writable */
+	free(q);
+	unsigned char *z = calloc(1, 300 << 10);
+	ck_assert_ptr_nonnull(z);
+	for (size_t i = 0; i < (300 << 10); i += 61)
+		ck_assert_uint_eq(z[i], 0);
+	ck_assert_uint_eq(z[0], 0);
+	ck_assert_uint_eq(z[(300 << 10) - 1], 0);
+	/* Growth in place still works on a reused block. */
+	unsigned char *g = realloc(z, 600 << 10);
+	ck_assert_ptr_nonnull(g);
+	ck_assert_uint_eq(g[100], 0);
+	free(g);
+	/* Many sizes, freed and taken back: contents are the caller's. */
+	void *v[32];
+	for (int r = 0; r < 4; r++) {
+		for (int i = 0; i < 32; i++) {
+			size_t n = (size_t)(70 + i * 37) << 10;
+			v[i] = malloc(n);
+			ck_assert_ptr_nonnull(v[i]);
+			ck_assert_uint_ge(malloc_usable_size(v[i]), n);
+			fill(v[i], n, (unsigned)i);
+		}
+		for (int i = 0; i < 32; i++) {
+			ck_assert(check_fill(v[i], (size_t)(70 + i * 37) << 10, (unsigned)i));
+			free(v[i]);
+		}
+	}
+	ck_assert_int_ge(malloc_trim(0), 0);
+}
+END_TEST
+
 static int scenario(const char *name)
 {
 	unsigned char *p;
@@ -484,6 +530,21 @@ static int scenario(const char *name)
 		p = malloc(1 << 20);
 		free(p);
 		free(p);
+	} else if (!strcmp(name, "double-free-reused")) {
+		/* Freed (cached), taken back by a smaller malloc, freed twice. */
+		p = malloc(200 << 10);
+		free(p);
+		p = malloc(180 << 10);
+		free(p);
+		free(p);
+	} else if (!strcmp(name, "realloc-freed-large")) {
+		p = malloc(200 << 10);
+		free(p);
+		p = realloc(p, 300 << 10);
+	} else if (!strcmp(name, "usable-freed-large")) {
+		p = malloc(200 << 10);
+		free(p);
+		(void)malloc_usable_size(p);
 	} else if (!strcmp(name, "interior-large")) {
 		p = malloc(1 << 20);
 		free(p + 8192);
@@ -534,6 +595,7 @@ int main(int argc, char **argv)
 	tcase_add_test(tc, calloc_zeroes);
 	tcase_add_test(tc, realloc_grow_shrink_keep_contents);
 	tcase_add_test(tc, realloc_large_in_place_growth);
+	tcase_add_test(tc, large_cache_reuse);
 	tcase_add_test(tc, posix_memalign_every_alignment);
 	tcase_add_test(tc, aligned_alloc_memalign_valloc_pvalloc);
 	tcase_add_test(tc, glibc_pointer_handoff);
