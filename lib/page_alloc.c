@@ -425,10 +425,7 @@ KMM_EXPORT struct page *alloc_pages(gfp_t gfp, unsigned int order)
 				int mt = gfp_migratetype_fast(gfp);
 				struct list_head *list = &pcp->lists[order][mt];
 				if (likely(!list_empty(list))) {
-					struct page *page = list_first_entry(list, struct page, lru);
-					list->next = page->lru.next;
-					page->lru.next->prev = list;
-					WRITE_ONCE(pcp->count, pcp->count - (1 << order));
+					struct page *page = pcp_list_pop(pcp, list, order);
 					kmm_spin_unlock(&pcp->lock);
 					return prep_new_page(zone, page, order, gfp, mt);
 				}
@@ -570,11 +567,7 @@ KMM_EXPORT void __free_pages(struct page *page, unsigned int order)
 			if (likely(cpu < nr_cpu_ids && kmm_spin_trylock(&pcp->lock))) {
 				unsigned int mt = (unsigned int)(flags >> PAGE_MT_SHIFT) & 3;
 				page->_refcount = 0;
-				page->flags = 1UL << PG_pcp;
-				page->private = order;
-				list_add(&page->lru, &pcp->lists[order][mt]);
-				WRITE_ONCE(pcp->count, pcp->count + (1 << order));
-				ADD_ONCE(pcp->stat_free, 1UL << order);
+				pcp_list_push(pcp, page, &pcp->lists[order][mt], order);
 				if (unlikely(pcp->count >= pcp->high))
 					return pcp_free_drain_unlock(zone, pcp);
 				kmm_spin_unlock(&pcp->lock);

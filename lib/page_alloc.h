@@ -31,6 +31,28 @@ int pcp_check(void);
 void pcp_lock_all(void);
 void pcp_unlock_all(void);
 
+/* Take the first block off a non-empty list; pcp->lock held. */
+static inline struct page *pcp_list_pop(struct per_cpu_pages *pcp, struct list_head *list,
+					unsigned int order)
+{
+	struct page *page = list_first_entry(list, struct page, lru);
+	list->next = page->lru.next;
+	page->lru.next->prev = list;
+	WRITE_ONCE(pcp->count, pcp->count - (1 << order));
+	return page;
+}
+
+/* Put a block at the head of a list; pcp->lock held. */
+static inline void pcp_list_push(struct per_cpu_pages *pcp, struct page *page,
+				 struct list_head *list, unsigned int order)
+{
+	page->flags = 1UL << PG_pcp;
+	page->private = order;
+	list_add(&page->lru, list);
+	WRITE_ONCE(pcp->count, pcp->count + (1 << order));
+	ADD_ONCE(pcp->stat_free, 1UL << order);
+}
+
 /*
  * The fast path: pop from / push onto the running CPU's list.  About 25
  * instructions each with rseq, a few more with the cached CPU hint.
@@ -46,28 +68,7 @@ static inline struct page *pcp_alloc(struct zone *zone, unsigned int order, int 
 		kmm_spin_unlock(&pcp->lock);
 		return NULL;
 	}
-	page = list_first_entry(list, struct page, lru);
-	list->next = page->lru.next;
-	page->lru.next->prev = list;
-	WRITE_ONCE(pcp->count, pcp->count - (1 << order));
-	kmm_spin_unlock(&pcp->lock);
-	return page;
-}
-
-/* pcp_alloc() without refill: NULL when the list is empty. */
-static inline struct page *pcp_alloc_cached(struct zone *zone, unsigned int order, int mt)
-{
-	struct per_cpu_pages *pcp = zone_pcp(zone, raw_smp_processor_id());
-	struct list_head *list = &pcp->lists[order][mt];
-	struct page *page = NULL;
-
-	kmm_spin_lock(&pcp->lock);
-	if (likely(!list_empty(list))) {
-		page = list_first_entry(list, struct page, lru);
-		list->next = page->lru.next;
-		page->lru.next->prev = list;
-		WRITE_ONCE(pcp->count, pcp->count - (1 << order));
-	}
+	page = pcp_list_pop(pcp, list, order);
 	kmm_spin_unlock(&pcp->lock);
 	return page;
 }
@@ -83,12 +84,8 @@ static inline void pcp_free(struct zone *zone, struct page *page, unsigned long 
 {
 	struct per_cpu_pages *pcp = zone_pcp(zone, raw_smp_processor_id());
 
-	page->flags = 1UL << PG_pcp;
-	page->private = order;
 	kmm_spin_lock(&pcp->lock);
-	list_add(&page->lru, &pcp->lists[order][pcp_migratetype(pfn)]);
-	WRITE_ONCE(pcp->count, pcp->count + (1 << order));
-	ADD_ONCE(pcp->stat_free, 1UL << order);
+	pcp_list_push(pcp, page, &pcp->lists[order][pcp_migratetype(pfn)], order);
 	if (unlikely(pcp->count >= pcp->high)) {
 		pcp_free_drain_unlock(zone, pcp);
 		return;
