@@ -404,20 +404,32 @@ static noinline bool slab_put_hardened_ok(struct kmem_cache *s, struct page *pag
 	return true;
 }
 
+/*
+ * A slab with a free object: a partial one, or a new one.  Called and
+ * returns with node.lock held, which is dropped while the new slab's pages
+ * are allocated.  NULL when no memory could be had.
+ */
+static struct page *slab_pick_or_new_locked(struct kmem_cache *s, gfp_t gfp)
+{
+	struct page *page = slab_pick_locked(s);
+	if (page)
+		return page;
+	pthread_mutex_unlock(&s->node.lock);
+	page = slab_new(s, gfp);
+	pthread_mutex_lock(&s->node.lock);
+	if (page)
+		slab_add_locked(s, page);
+	return page;
+}
+
 size_t slab_alloc_batch(struct kmem_cache *s, gfp_t gfp, size_t want, void **p)
 {
 	size_t got = 0;
 	pthread_mutex_lock(&s->node.lock);
 	while (got < want) {
-		struct page *page = slab_pick_locked(s);
-		if (!page) {
-			pthread_mutex_unlock(&s->node.lock);
-			page = slab_new(s, gfp);
-			pthread_mutex_lock(&s->node.lock);
-			if (!page)
-				break;
-			slab_add_locked(s, page);
-		}
+		struct page *page = slab_pick_or_new_locked(s, gfp);
+		if (!page)
+			break;
 		while (got < want && page->freelist)
 			p[got++] = slab_take_locked(s, page);
 	}
@@ -458,21 +470,11 @@ void *slab_alloc(struct kmem_cache *s, gfp_t gfp, unsigned long caller)
 	if (likely(!(s->flags & SLAB_DEBUG_FLAGS)))
 		return slab_alloc_batch(s, gfp, 1, &obj) ? obj : NULL;
 	pthread_mutex_lock(&s->node.lock);
-	for (;;) {
-		struct page *page = slab_pick_locked(s);
-		if (!page) {
-			pthread_mutex_unlock(&s->node.lock);
-			page = slab_new(s, gfp);
-			pthread_mutex_lock(&s->node.lock);
-			if (!page)
-				break;
-			slab_add_locked(s, page);
-			continue;
-		}
+	struct page *page = slab_pick_or_new_locked(s, gfp);
+	if (page) {
 		obj = slab_take_locked(s, page);
 		/* A corrupted free object is reported, repaired and used. */
 		debug_alloc_check(s, page, obj, caller);
-		break;
 	}
 	pthread_mutex_unlock(&s->node.lock);
 	return obj;

@@ -28,6 +28,14 @@ static unsigned long free_and_overhead(void)
 	return nr_free_pages() + vmalloc_overhead_pages();
 }
 
+/* Every frame back and the whole vmalloc area one free range again. */
+#define ck_assert_all_returned(before) do {                                  \
+	vm_unmap_aliases();                                                  \
+	ck_assert_uint_eq(free_and_overhead(), (before));                    \
+	ck_assert_uint_eq(vmalloc_largest_free(), VMALLOC_END - VMALLOC_START); \
+	ck_assert_kmm_clean();                                               \
+} while (0)
+
 static int cmp_ulong(const void *a, const void *b)
 {
 	unsigned long x = *(const unsigned long *)a, y = *(const unsigned long *)b;
@@ -211,10 +219,7 @@ START_TEST(test_100k_cycles_no_leak)
 	ck_assert_kmm_clean();
 	for (int s = 0; s < SLOTS; s++)
 		vfree(slot[s]);
-	vm_unmap_aliases();
-	ck_assert_uint_eq(free_and_overhead(), before);
-	ck_assert_uint_eq(vmalloc_largest_free(), VMALLOC_END - VMALLOC_START);
-	ck_assert_kmm_clean();
+	ck_assert_all_returned(before);
 }
 END_TEST
 
@@ -461,10 +466,7 @@ START_TEST(test_threads_concurrent)
 		pthread_join(t[i], NULL);
 		ck_assert_int_eq(args[i].fails, 0);
 	}
-	vm_unmap_aliases();
-	ck_assert_uint_eq(free_and_overhead(), before);
-	ck_assert_uint_eq(vmalloc_largest_free(), VMALLOC_END - VMALLOC_START);
-	ck_assert_kmm_clean();
+	ck_assert_all_returned(before);
 }
 END_TEST
 
@@ -505,10 +507,7 @@ START_TEST(test_injected_failures_leave_no_trace)
 	ck_assert_kmm_clean();
 	for (int s = 0; s < 32; s++)
 		vfree(slot[s]);
-	vm_unmap_aliases();
-	ck_assert_uint_eq(free_and_overhead(), before);
-	ck_assert_uint_eq(vmalloc_largest_free(), VMALLOC_END - VMALLOC_START);
-	ck_assert_kmm_clean();
+	ck_assert_all_returned(before);
 }
 END_TEST
 
