@@ -181,10 +181,12 @@ bool memory_online_section(struct zone *zone)
 	return done;
 }
 
-/* True when the zone still has sections that are not online. */
+/* True when the zone still has sections that are not online.  Read
+ * without the hotplug lock: managed_pages only grows, and a stale answer
+ * costs one more trip to memory_online_section(), which rechecks. */
 bool memory_zone_has_offline(const struct zone *zone)
 {
-	return zone->managed_pages < zone->present_pages;
+	return READ_ONCE(zone->managed_pages) < zone->present_pages;
 }
 
 void memory_release_range(unsigned long pfn, unsigned long nr_pages)

@@ -224,7 +224,7 @@ KMM_EXPORT void kmm_show_vmstat(FILE *f)
 	fprintf(f, "pgfree %lu\n", frees);
 	fprintf(f, "pgalloc_fail %lu\n", (unsigned long)AO_load(&machine.pa.alloc_fail_count));
 	fprintf(f, "pgbad_page %lu\n", (unsigned long)AO_load(&machine.pa.bad_page_count));
-	fprintf(f, "nr_sections_online %lu\n", machine.mem.online_pages / PAGES_PER_SECTION);
+	fprintf(f, "nr_sections_online %lu\n", read_ulong(&machine.mem.online_pages) / PAGES_PER_SECTION);
 }
 
 /* The kernel's show_free_areas(), to stderr, without stdio. */

@@ -3,8 +3,10 @@
 # dependencies, builds with -Werror, runs `make check` (and, once the shim
 # is built, the benchmark matrix in its quick mode), `make distcheck`,
 # then `make check` again in an ASan+UBSan build and in a ThreadSanitizer
-# build.  Check's own summary
-# lines are printed for every suite, then one "N passed, N failed" line.
+# build, and both fuzzers briefly.  Check's own summary lines are printed
+# for every suite, then one "N passed, N failed" line that counts every
+# Check test and every script test of every build, and names the steps
+# that failed.
 #
 # Usage: scripts/test.sh [--quick]   (--quick: the first build's check only)
 set -euo pipefail
@@ -19,6 +21,7 @@ scripts/install-deps.sh
 jobs=$(nproc 2>/dev/null || echo 2)
 summary=$(mktemp)
 trap 'rm -f "$summary"' EXIT
+failed_steps=""
 
 # run_check NAME BUILDDIR CONFIGURE-ARGS...
 run_check() {
@@ -33,11 +36,27 @@ run_check() {
 	local rc=0
 	make -C "$dir" -s -j"$jobs" check >"$dir/check.out" 2>&1 || rc=$?
 	grep -E '^(PASS|FAIL|ERROR|SKIP|XFAIL|XPASS):' "$dir/check.out" || true
-	for log in $(find "$dir/tests" -name '*.log' | sort); do
-		grep -H -E '^[0-9]+%: Checks: ' "$log" | sed "s|^$dir/||" || true
-		grep -h -E '^[0-9]+%: Checks: ' "$log" >>"$summary" || true
+	# A Check suite counts its checks; a script test counts as one.
+	local trs log result
+	for trs in $(find "$dir/tests" -name '*.trs' | sort); do
+		log=${trs%.trs}.log
+		result=$(sed -n 's/^:test-result: //p' "$trs" | head -1)
+		if grep -q -E '^[0-9]+%: Checks: ' "$log"; then
+			grep -H -E '^[0-9]+%: Checks: ' "$log" | sed "s|^$dir/||"
+			grep -h -E '^[0-9]+%: Checks: ' "$log" >>"$summary"
+			case $result in FAIL|ERROR|XPASS)
+				grep -q -E 'Failures: [1-9]|Errors: [1-9]' "$log" ||
+					echo "0%: Checks: 1, Failures: 1, Errors: 0" >>"$summary" ;;
+			esac
+		else
+			case $result in
+			PASS|XFAIL) echo "100%: Checks: 1, Failures: 0, Errors: 0" >>"$summary" ;;
+			FAIL|ERROR|XPASS) echo "0%: Checks: 1, Failures: 1, Errors: 0" >>"$summary" ;;
+			esac
+		fi
 	done
 	if [ "$rc" -ne 0 ]; then
+		failed_steps="$failed_steps, $name"
 		echo "=== $name: FAILED; failing logs:"
 		for log in $(grep -l -E ':test-result: (FAIL|ERROR)' $(find "$dir/tests" -name '*.trs') 2>/dev/null); do
 			cat "${log%.trs}.log"
@@ -58,6 +77,7 @@ if [ "$status" -eq 0 ] && [ -x build/ci/kmm-run ]; then
 		tail -1 build/ci/bench-quick.out
 	else
 		tail -30 build/ci/bench-quick.out
+		failed_steps="$failed_steps, benchmark smoke test"
 		status=1
 	fi
 fi
@@ -68,6 +88,7 @@ if [ "$quick" = no ] && [ "$status" -eq 0 ]; then
 		grep -E 'archives ready|\.tar\.gz' build/ci/distcheck.out | head -3
 	else
 		tail -60 build/ci/distcheck.out
+		failed_steps="$failed_steps, make distcheck"
 		status=1
 	fi
 	run_check "sanitizer build (ASan+UBSan)" build/asan --enable-werror \
@@ -75,7 +96,10 @@ if [ "$quick" = no ] && [ "$status" -eq 0 ]; then
 	TSAN_OPTIONS="halt_on_error=1 exitcode=66" \
 		run_check "ThreadSanitizer build" build/tsan --enable-werror --enable-tsan || status=1
 	echo "=== fuzzers (libFuzzer, 20 s each)"
-	tests/fuzz/run-fuzzers.sh 20 build/fuzz || status=1
+	if ! tests/fuzz/run-fuzzers.sh 20 build/fuzz; then
+		failed_steps="$failed_steps, fuzzers"
+		status=1
+	fi
 fi
 
 passed=0 failed=0
@@ -87,5 +111,6 @@ while read -r line; do
 	failed=$((failed + $2 + $3))
 done <"$summary"
 echo "$passed passed, $failed failed"
+[ -z "$failed_steps" ] || echo "FAILED steps: ${failed_steps#, }"
 [ "$failed" -eq 0 ] || status=1
 exit $status
