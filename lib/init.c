@@ -117,7 +117,7 @@ static void boot_locked(const char *conf)
 	if (!conf)
 		conf = getenv("KMM_CONF");
 	kmm_config_parse(&machine.conf, conf);
-	nr_cpu_ids = pcp_detect_nr_cpus();
+	nr_cpu_ids = kmm_detect_nr_cpus();
 	kmm_cpu_detect();
 
 	boot_owner = pthread_self();

@@ -21,7 +21,7 @@
  *
  * The CPU is the one the thread runs on, never the thread: no per-thread
  * cache, nothing to flush at thread exit, memory bounded by the CPU count.
- * With rseq (glibc registers it for every thread; mag_rseq) the fast path
+ * With rseq (glibc registers it for every thread; kmm_rseq_on) the fast path
  * (slab.h: mag_alloc, mag_free) is one restartable sequence:
  *
  *     rseq->rseq_cs = &descriptor
@@ -49,13 +49,13 @@
  *     restarts and sees MAG_LOCKED.
  *   - A remote owner (shrink, destroy, kmm_check, slabinfo, fork) takes the
  *     pairs of every CPU with compare-and-swap, then fences with
- *     membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ), which restarts every
+ *     membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ) (kmm_rseq_fence), which restarts every
  *     rseq critical section running in the process: a fast path that read
  *     the old `loaded` before the swap has committed or aborted when the
  *     fence returns.
  * Without rseq (unregistered: GLIBC_TUNABLES=glibc.pthread.rseq=0, an old
  * kernel, valgrind; or slab_rseq=0) the fast path runs the same
- * instructions on mag_rseq_dummy, a thread-local rseq area whose cpu_id is
+ * instructions on kmm_rseq_dummy, a thread-local rseq area whose cpu_id is
  * -1, and cpus[-1] of every cache is MAG_LOCKED: it always misses, with no
  * "is rseq on" test of its own.  Every operation then owns its CPU's pair
  * by compare-and-swap (the CPU from sched_getcpu()), which is correct with
@@ -102,23 +102,10 @@
 #include <unistd.h>
 #include "slab.h"
 
-#ifndef MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ
-#define MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ (1 << 7)
-#define MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ (1 << 8)
-#endif
 
 struct magazine mag_none;
 struct magazine mag_locked;
 struct mag_cpu *mag_cpu_none;
-bool mag_rseq;
-long mag_rseq_off;
-/* The rseq area of the fast path when rseq is off: cpu_id -1 (slab.h). */
-static __thread struct kmm_rseq_dummy {
-	uint32_t cpu_id_start;
-	int32_t cpu_id;
-	uint64_t rseq_cs;
-} mag_rseq_dummy __attribute__((tls_model("initial-exec"), aligned(32))) = { 0, -1, 0 };
-static bool mag_fence_needed;           /* rseq registered: remote owners fence */
 struct kmem_cache *mag_caches[MAG_NR_SIZES];
 static struct kmem_cache mag_cache_boot[MAG_NR_SIZES];
 static const unsigned int mag_rounds[MAG_NR_SIZES] = { 6, 14, 30, 62, 126 };
@@ -132,11 +119,6 @@ static const char *const mag_names[MAG_NR_SIZES] = {
 
 /* ------------------------------------------------------------------ */
 /* Boot                                                                */
-
-static long membarrier(int cmd, unsigned int flags, int cpu)
-{
-	return syscall(__NR_membarrier, cmd, flags, cpu);
-}
 
 int mag_init(void)
 {
@@ -154,24 +136,6 @@ int mag_init(void)
 		mag_cpu_none[cpu].loaded = MAG_LOCKED;
 		mag_cpu_none[cpu].prev = &mag_none;
 	}
-
-	mag_rseq = false;
-	mag_rseq_off = (long)((char *)&mag_rseq_dummy - (char *)kmm_thread_pointer());
-#ifdef MAG_RSEQ_ASM
-	unsigned long mode = machine.conf.slab_rseq;
-	if (mode == 1 && __rseq_size >= 8 &&
-	    membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ, 0, 0) == 0) {
-		mag_rseq_off = (long)__rseq_offset;
-		mag_rseq = true;
-		mag_fence_needed = true;
-	} else if (mode == 2) {
-		/* Emulated: the booting thread's dummy area says CPU 0, and the
-		 * rseq sequences run unregistered.  One thread only; any other
-		 * thread finds cpu_id -1 and takes the locked slow path. */
-		mag_rseq_dummy.cpu_id = 0;
-		mag_rseq = true;
-	}
-#endif
 
 	for (int i = 0; i < MAG_NR_SIZES; i++) {
 		unsigned int size = (unsigned int)(sizeof(struct magazine) +
@@ -233,15 +197,15 @@ static struct mag_cpu *mag_own_local(struct kmem_cache *s, struct magazine **mp)
 {
 	int spins = 0;
 	for (;;) {
-#ifdef MAG_RSEQ_ASM
+#ifdef KMM_RSEQ_ASM
 		/* cpu_id < 0: slab_rseq=2 and not the thread that booted. */
-		if (likely(mag_rseq) &&
-		    *(volatile int32_t *)((char *)kmm_thread_pointer() + mag_rseq_off + 4) >= 0) {
+		if (likely(kmm_rseq_on) &&
+		    *(volatile int32_t *)((char *)kmm_thread_pointer() + kmm_rseq_off + 4) >= 0) {
 			struct mag_cpu *pc;
 			struct magazine *m;
 			unsigned long tmp;
 			__asm__ __volatile__ goto(
-				MAG_RSEQ_CS_BEGIN("busy")
+				KMM_RSEQ_CS_BEGIN("busy")
 				"movl %%fs:4(%[off]), %k[pc]\n\t"
 				"shlq $6, %[pc]\n\t"
 				"addq %[cpus], %[pc]\n\t"
@@ -252,7 +216,7 @@ static struct mag_cpu *mag_own_local(struct kmem_cache *s, struct magazine **mp)
 				"2:\n\t"
 				"jnz %l[busy]\n\t"
 				: [pc] "=&r"(pc), [tmp] "=&r"(tmp), [m] "=&a"(m)
-				: [off] "r"(mag_rseq_off), [cpus] "r"(s->cpu),
+				: [off] "r"(kmm_rseq_off), [cpus] "r"(s->cpu),
 				  [locked] "r"(MAG_LOCKED)
 				: "memory", "cc"
 				: busy);
@@ -271,7 +235,7 @@ static struct mag_cpu *mag_own_local(struct kmem_cache *s, struct magazine **mp)
 				return pc;
 			}
 		}
-#ifdef MAG_RSEQ_ASM
+#ifdef KMM_RSEQ_ASM
 busy:
 #endif
 		mag_relax(&spins);
@@ -281,21 +245,6 @@ busy:
 static inline void mag_release(struct mag_cpu *pc, struct magazine *m)
 {
 	AO_store_release((volatile AO_t *)&pc->loaded, (AO_t)m);
-}
-
-/* Restart every rseq critical section of the process (remote owners). */
-static void mag_fence(void)
-{
-	if (!mag_fence_needed)
-		return;
-	if (membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ, 0, 0) == 0)
-		return;
-	/* A forked child's mm is not registered: register and retry. */
-	if (membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ, 0, 0) == 0 &&
-	    membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ, 0, 0) == 0)
-		return;
-	kmm_printk("libkmm: membarrier(RSEQ) failed (%s): per-CPU magazines may "
-		   "race with a remote flush\n", strerror(errno));
 }
 
 static void mag_own_cpus_nofence(struct kmem_cache *s)
@@ -322,7 +271,7 @@ void mag_lock_cpus(struct kmem_cache *s)
 	if (s->flags & SLAB_NOMAG)
 		return;
 	mag_own_cpus_nofence(s);
-	mag_fence();
+	kmm_rseq_fence();
 }
 
 void mag_unlock_cpus(struct kmem_cache *s)
@@ -342,7 +291,7 @@ void mag_lock_all_caches(void)
 		if (!(s->flags & SLAB_NOMAG))
 			mag_own_cpus_nofence(s);
 	}
-	mag_fence();
+	kmm_rseq_fence();
 }
 
 void mag_unlock_all_caches(void)

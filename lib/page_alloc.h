@@ -17,7 +17,6 @@ void buddy_release_tick(struct zone *zone);           /* no lock held */
 unsigned long buddy_release_all(struct zone *zone);   /* no lock held */
 
 /* pcp.c */
-unsigned int pcp_detect_nr_cpus(void);
 int pcp_init(void);
 void pcp_setup_zone(struct zone *zone);
 bool pcp_refill(struct zone *zone, struct per_cpu_pages *pcp, unsigned int order,

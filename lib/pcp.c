@@ -28,62 +28,6 @@
 #include <unistd.h>
 #include "page_alloc.h"
 
-unsigned int nr_cpu_ids = 1;
-
-__thread struct kmm_cpu_hint kmm_cpu_hint __attribute__((tls_model("initial-exec")));
-
-long kmm_rseq_cpu_offset = -1;
-
-void kmm_cpu_detect(void)
-{
-#ifdef KMM_HAVE_RSEQ
-	struct rseq *rs = kmm_rseq_area();
-	if (rs && (int)rs->cpu_id >= 0) {
-		kmm_rseq_cpu_offset = (long)((char *)&rs->cpu_id - (char *)kmm_thread_pointer());
-		return;
-	}
-#endif
-	kmm_rseq_cpu_offset = -1;
-}
-
-unsigned int kmm_cpu_slow(void)
-{
-	int cpu = sched_getcpu();
-	unsigned int c = cpu < 0 ? 0 : (unsigned int)cpu % nr_cpu_ids;
-	kmm_cpu_hint.cpu = c;
-	kmm_cpu_hint.countdown = 31;
-	return c;
-}
-
-/* The possible CPUs, from sysfs, without stdio or malloc: "0-3" gives 4. */
-unsigned int pcp_detect_nr_cpus(void)
-{
-	char buf[256];
-	unsigned int last = 0, v = 0;
-	bool digits = false;
-	int fd = open("/sys/devices/system/cpu/possible", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 64;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 64;
-	for (ssize_t i = 0; i < n; i++) {
-		if (buf[i] >= '0' && buf[i] <= '9') {
-			v = v * 10 + (unsigned int)(buf[i] - '0');
-			digits = true;
-		} else {
-			if (digits && v > last)
-				last = v;
-			v = 0;
-			digits = false;
-		}
-	}
-	if (digits && v > last)
-		last = v;
-	return last + 1 > 4096 ? 4096 : last + 1;
-}
-
 int pcp_init(void)
 {
 	size_t n = (size_t)MAX_NR_ZONES * nr_cpu_ids;

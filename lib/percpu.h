@@ -17,6 +17,7 @@
 #define KMM_LIB_PERCPU_H
 
 #include <sched.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -87,6 +88,51 @@ static inline unsigned int smp_processor_id_fast(void)
 	}
 	return ~0u;
 }
+
+unsigned int kmm_detect_nr_cpus(void);
+
+/*
+ * RESTARTABLE SEQUENCES (percpu.c explains the choice made at boot).
+ * kmm_rseq_off: the offset from the thread pointer of the rseq area the
+ * fast paths read cpu_id from: glibc's when rseq is on, else a
+ * thread-local dummy whose cpu_id is -1.  kmm_rseq_on: the sequences can
+ * commit (rseq registered, or slab_rseq=2).  kmm_rseq_fence(): restart
+ * every running sequence, for an owner of another CPU's state.
+ */
+extern bool kmm_rseq_on;
+extern long kmm_rseq_off;
+void kmm_rseq_fence(void);
+int kmm_rseq_cpu(void);
+
+#if defined(__x86_64__) && defined(KMM_HAVE_RSEQ)
+#define KMM_RSEQ_ASM 1
+#define KMM_RSEQ_SIG_X86 "0x53053053"
+
+/*
+ * The start of a critical section in inline assembly: its descriptor
+ * (struct rseq_cs) and, in its own section, the abort handler (the 4-byte
+ * signature, then a jump to the C label abort_label); then the store of
+ * the descriptor into rseq_cs (needs operands [tmp] and [off]).  The
+ * section runs from label 1 to label 2, which the caller places after its
+ * committing store.
+ */
+#define KMM_RSEQ_CS_BEGIN(abort_label)                                   \
+	".pushsection __rseq_cs, \"aw\"\n\t"                             \
+	".balign 32\n\t"                                                 \
+	"3:\n\t"                                                         \
+	".long 0, 0\n\t"                                                 \
+	".quad 1f, 2f - 1f, 4f\n\t"                                      \
+	".popsection\n\t"                                                \
+	".pushsection __rseq_failure, \"ax\"\n\t"                        \
+	".byte 0x0f, 0xb9, 0x3d\n\t"                                     \
+	".long " KMM_RSEQ_SIG_X86 "\n\t"                                 \
+	"4:\n\t"                                                         \
+	"jmp %l[" abort_label "]\n\t"                                    \
+	".popsection\n\t"                                                \
+	"leaq 3b(%%rip), %[tmp]\n\t"                                     \
+	"movq %[tmp], %%fs:8(%[off])\n\t"                                \
+	"1:\n\t"
+#endif
 
 /* The CPU the calling thread ran on a moment ago, below nr_cpu_ids. */
 static inline unsigned int raw_smp_processor_id(void)

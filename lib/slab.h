@@ -142,9 +142,6 @@ struct kmem_cache {
 extern pthread_mutex_t slab_mutex;
 extern struct list_head slab_caches;
 extern struct mag_cpu *mag_cpu_none;    /* all MAG_LOCKED, never owned */
-extern bool mag_rseq;                   /* fast path uses rseq (or emulates it) */
-extern long mag_rseq_off;               /* rseq area from the thread pointer:
-					   glibc's, or mag_rseq_dummy (off) */
 extern struct kmem_cache *mag_caches[MAG_NR_SIZES];
 
 /* slab.c */
@@ -305,37 +302,15 @@ void debug_report_not_slab(struct kmem_cache *s, const void *obj);
  * no atomic, no branch but the miss; the commit is the store of the new
  * `rounds` (pop) or a single `incl` of it (push), the last instruction.
  *
- * There is no "is rseq on" test: mag_rseq_off is the offset, from the
+ * There is no "is rseq on" test: kmm_rseq_off is the offset, from the
  * thread pointer, of glibc's registered rseq area when rseq is on, or of
- * mag_rseq_dummy (a thread-local struct rseq whose cpu_id is -1) when it is
- * off.  cpu_id is loaded sign-extended, and every cpus[] array has a pair
+ * kmm_rseq_dummy (percpu.c: a thread-local struct rseq whose cpu_id is
+ * -1) when it is off.  cpu_id is loaded sign-extended, and every cpus[] array has a pair
  * at index -1 whose loaded magazine is MAG_LOCKED: with rseq off the same
  * instructions always miss, and the slow path takes its CPU's pair by
  * compare-and-swap.  (Writing rseq_cs into the dummy is harmless.)
  */
-#if defined(__x86_64__) && defined(KMM_HAVE_RSEQ)
-#define MAG_RSEQ_ASM 1
-#define RSEQ_SIG_X86 "0x53053053"
-
-/* The critical-section descriptor (struct rseq_cs) and, in its own
- * section, the abort handler: the 4-byte signature, then a jump to C. */
-#define MAG_RSEQ_CS_BEGIN(abort_label)                                   \
-	".pushsection __rseq_cs, \"aw\"\n\t"                             \
-	".balign 32\n\t"                                                 \
-	"3:\n\t"                                                         \
-	".long 0, 0\n\t"                                                 \
-	".quad 1f, 2f - 1f, 4f\n\t"                                      \
-	".popsection\n\t"                                                \
-	".pushsection __rseq_failure, \"ax\"\n\t"                        \
-	".byte 0x0f, 0xb9, 0x3d\n\t"                                     \
-	".long " RSEQ_SIG_X86 "\n\t"                                     \
-	"4:\n\t"                                                         \
-	"jmp %l[" abort_label "]\n\t"                                    \
-	".popsection\n\t"                                                \
-	"leaq 3b(%%rip), %[tmp]\n\t"                                     \
-	"movq %[tmp], %%fs:8(%[off])\n\t"                                \
-	"1:\n\t"
-
+#ifdef KMM_RSEQ_ASM
 /* obj = pop(cpus[cpu].loaded), or goto miss.  A statement, not a function:
  * the miss label belongs to the caller, so that the miss is a tail call. */
 #define mag_pop(pairs, out, miss)                                          \
@@ -343,7 +318,7 @@ void debug_report_not_slab(struct kmem_cache *s, const void *obj);
 		unsigned long tmp_, n_;                                    \
 		struct magazine *mag_;                                     \
 		__asm__ __volatile__ goto(                                 \
-			MAG_RSEQ_CS_BEGIN(#miss)                           \
+			KMM_RSEQ_CS_BEGIN(#miss)                           \
 			"movslq %%fs:4(%[off]), %[tmp]\n\t" /* cpu_id */   \
 			"shlq $6, %[tmp]\n\t"                              \
 			"movq (%[cpus],%[tmp]), %[mag]\n\t" /* ->loaded */ \
@@ -355,7 +330,7 @@ void debug_report_not_slab(struct kmem_cache *s, const void *obj);
 			"2:\n\t"                                           \
 			: [obj] "=&a"(out), [tmp] "=&r"(tmp_), [n] "=&r"(n_), \
 			  [mag] "=&r"(mag_)                                \
-			: [off] "r"(mag_rseq_off), [cpus] "r"(pairs)       \
+			: [off] "r"(kmm_rseq_off), [cpus] "r"(pairs)       \
 			: "memory", "cc"                                   \
 			: miss);                                           \
 	} while (0)
@@ -366,7 +341,7 @@ void debug_report_not_slab(struct kmem_cache *s, const void *obj);
 		unsigned long tmp_, n_;                                    \
 		struct magazine *mag_;                                     \
 		__asm__ __volatile__ goto(                                 \
-			MAG_RSEQ_CS_BEGIN(#miss)                           \
+			KMM_RSEQ_CS_BEGIN(#miss)                           \
 			"movslq %%fs:4(%[off]), %[tmp]\n\t"                \
 			"shlq $6, %[tmp]\n\t"                              \
 			"movq (%[cpus],%[tmp]), %[mag]\n\t"                \
@@ -377,7 +352,7 @@ void debug_report_not_slab(struct kmem_cache *s, const void *obj);
 			"incl (%[mag])\n\t"                 /* commit */   \
 			"2:\n\t"                                           \
 			: [tmp] "=&r"(tmp_), [n] "=&r"(n_), [mag] "=&r"(mag_) \
-			: [off] "r"(mag_rseq_off), [cpus] "r"(pairs),      \
+			: [off] "r"(kmm_rseq_off), [cpus] "r"(pairs),      \
 			  [o] "r"(in)                                      \
 			: "memory", "cc"                                   \
 			: miss);                                           \

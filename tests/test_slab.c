@@ -376,7 +376,7 @@ START_TEST(test_threads_2)
 	kmm_test_boot("mem=256M");
 	/* rseq when glibc registered it, unless the build defaults to the
 	 * compare-and-swap path (ThreadSanitizer). */
-	ck_assert(mag_rseq || __rseq_size == 0 || machine.conf.slab_rseq == 0);
+	ck_assert(kmm_rseq_on || __rseq_size == 0 || machine.conf.slab_rseq == 0);
 	ck_assert_int_eq(run_threads(2), 0);
 }
 END_TEST
@@ -399,7 +399,7 @@ END_TEST
 START_TEST(test_threads_lock_fallback)
 {
 	kmm_test_boot("mem=256M slab_rseq=0");
-	ck_assert(!mag_rseq);
+	ck_assert(!kmm_rseq_on);
 	migrate = true;
 	ck_assert_int_eq(run_threads(8), 0);
 }
@@ -423,7 +423,7 @@ END_TEST
 
 static int rseq_off_child(void)
 {
-	if (kmm_init("mem=256M") != 0 || __rseq_size != 0 || mag_rseq) {
+	if (kmm_init("mem=256M") != 0 || __rseq_size != 0 || kmm_rseq_on) {
 		fprintf(stderr, "rseq-off child: rseq still on (size %u)\n", __rseq_size);
 		return 1;
 	}
