@@ -24,7 +24,9 @@
  *                           the slab allocator is never called under it
  *      kmap_lock            pkmap slots, kmap counts (lib/highmem.c); a
  *                           leaf, never held with vmap_area_lock
- *   6. pcp lock             per zone and CPU: per-CPU page lists
+ *   6. pcp lock             per zone and CPU: per-CPU page lists, and
+ *                           the order-0 stacks' slow path; several are
+ *                           taken in array order (drain, check, fork)
  *   7. hotplug_lock         bringing sections online
  *   8. zone->lock           per zone: free_area, counters
  *
@@ -67,6 +69,9 @@
  * the kernel's READ_ONCE/WRITE_ONCE: relaxed atomics, plain moves on x86,
  * and ThreadSanitizer knows them for what they are.
  */
+#define KMM_STR_(x) #x
+#define KMM_STR(x) KMM_STR_(x)        /* a macro's value as a string */
+
 #define READ_ONCE(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
 #define WRITE_ONCE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
 #define ADD_ONCE(x, v) WRITE_ONCE(x, READ_ONCE(x) + (v))
@@ -223,6 +228,7 @@ static inline void kmm_spin_unlock(kmm_spinlock_t *lock)
 struct phys_memory {
 	char *direct_map;              /* base of the frames, 1 GiB aligned */
 	struct page *mem_map;          /* one struct page per PFN */
+	unsigned long mem_map_bytes;   /* its size: max_pfn struct pages */
 	unsigned long max_pfn;         /* frames in all: mem= / PAGE_SIZE */
 	unsigned long lowmem_pfn;      /* first HighMem frame, or max_pfn */
 	unsigned long nr_sections;
@@ -248,20 +254,52 @@ bool kmm_is_direct_map_addr(const void *addr);
 
 #define NR_PCP_ORDERS (PAGE_ALLOC_COSTLY_ORDER + 1)
 
+/*
+ * One CPU's stack of free order-0 frames of one zone and migrate type: the
+ * page allocator's rseq fast path (pcp.c).  Its height is pushes - pops;
+ * slots[0 .. height) hold the frames, the newest on top.  Both counters
+ * only grow, so each fast-path operation commits with one increment.
+ * The assembly of page_alloc.h relies on the layout: pushes at 0, pops at
+ * 8, slots at 16, 256 bytes, and stacks[mt] at mt * 256 in the CPU's
+ * per_cpu_pages, its lock at 768.
+ */
+#define PCP_STACK_SLOTS 30
+
+struct pcp_stack {
+	unsigned long pushes;          /* frames ever put on the stack */
+	unsigned long pops;            /* frames ever taken off it */
+	struct page *slots[PCP_STACK_SLOTS];
+};
+
 struct per_cpu_pages {
-	kmm_spinlock_t lock;
-	int count;                     /* frames on the lists */
+	struct pcp_stack stacks[MIGRATE_PCPTYPES]; /* at 0: the fast path's */
+	kmm_spinlock_t lock;           /* at 768; the fast path misses while
+	                                  it is held */
+	int count;                     /* frames on the lists (not the stacks) */
 	int high;                      /* drain down to this - batch when above */
 	int batch;                     /* frames moved to/from the buddy at once */
-	unsigned long stat_free;       /* frames freed onto these lists */
+	unsigned long stat_free;       /* frames freed by the locked paths */
 	unsigned long stat_refill;     /* frames moved here from the buddy */
 	unsigned long stat_drain;      /* frames moved back to the buddy */
+	unsigned long stack_in;        /* frames the lock holder pushed on stacks */
+	unsigned long stack_out;       /* frames the lock holder took off them */
 	struct list_head lists[NR_PCP_ORDERS][MIGRATE_PCPTYPES];
-} __attribute__((aligned(64)));
+} __attribute__((aligned(1024)));
+
+#define PCP_SIZE_SHIFT 10              /* sizeof(struct per_cpu_pages) */
+#define PCP_LOCK_OFFSET 768            /* offsetof(struct per_cpu_pages, lock) */
+#define PCP_STACK_OFFSET(mt) ((unsigned long)(unsigned int)(mt) << 8)
+_Static_assert(sizeof(struct per_cpu_pages) == 1UL << PCP_SIZE_SHIFT,
+	       "the page fast path indexes per-CPU lists by shifting");
+_Static_assert(offsetof(struct per_cpu_pages, lock) == PCP_LOCK_OFFSET &&
+	       sizeof(struct pcp_stack) == 256 && offsetof(struct pcp_stack, slots) == 16,
+	       "the page fast path addresses stacks[mt] as mt << 8");
 
 #define GFP_ZONEMASK (__GFP_DMA | __GFP_HIGHMEM | __GFP_DMA32)
 
 struct page_alloc_state {
+	struct per_cpu_pages *zone_pcps[MAX_NR_ZONES + 1]; /* by a page's zone
+	                                  bits (zone + 1): the zone's CPU array */
 	struct zone *preferred_zone[GFP_ZONEMASK + 1]; /* first populated zone
 	                                  of the zonelist, by gfp zone bits */
 	struct per_cpu_pages *pcp;     /* [zone * nr_cpu_ids + cpu] */

@@ -99,6 +99,7 @@ int memory_init(void)
 	m->mem_map = reserve(m->max_pfn * sizeof(struct page), PROT_READ | PROT_WRITE);
 	if (!m->mem_map)
 		return -ENOMEM;
+	m->mem_map_bytes = m->max_pfn * sizeof(struct page);
 
 	size_t nr_pageblocks = m->max_pfn >> pageblock_order;
 	unsigned char *tables = reserve(m->nr_sections + nr_pageblocks,

@@ -271,8 +271,12 @@ static void prep_compound_page(struct page *head, unsigned int order)
 }
 
 static noinline struct page *prep_new_page_slow(struct page *page, unsigned int order,
-					       gfp_t gfp, bool zeroed)
+					       gfp_t gfp, unsigned long flags)
 {
+	bool zeroed = page_test_flag(page, PG_reported);
+	page->flags = flags;
+	page->private = 0;
+	page->_refcount = 1;
 	if ((gfp & __GFP_ZERO) && !zeroed)
 		memset(pfn_to_kaddr_raw(pfn_of(page)), 0, PAGE_SIZE << order);
 	if ((gfp & __GFP_COMP) && order)
@@ -284,13 +288,13 @@ static noinline struct page *prep_new_page_slow(struct page *page, unsigned int 
 static inline struct page *prep_new_page(struct zone *zone, struct page *page,
 					 unsigned int order, gfp_t gfp, int mt)
 {
-	bool zeroed = page_test_flag(page, PG_reported);
 	/* Remember the zone and the list it came from, for __free_pages(). */
-	page->flags = zone->page_zone_flags | (unsigned long)mt << PAGE_MT_SHIFT;
+	unsigned long flags = zone->page_zone_flags | (unsigned long)mt << PAGE_MT_SHIFT;
+	if (unlikely(gfp & (__GFP_ZERO | __GFP_COMP)))
+		return prep_new_page_slow(page, order, gfp, flags);
+	page->flags = flags;
 	page->private = 0;
 	page->_refcount = 1;
-	if (unlikely(gfp & (__GFP_ZERO | __GFP_COMP)))
-		return prep_new_page_slow(page, order, gfp, zeroed);
 	return page;
 }
 
@@ -406,34 +410,58 @@ static noinline struct page *alloc_pages_noprof_slow(gfp_t gfp, unsigned int ord
 	return alloc_pages_slowpath(gfp, order);
 }
 
+/* The order-0 stack missed: its list, else the zonelist walk. */
+static noinline struct page *alloc_page_stack_miss(struct zone *zone, gfp_t gfp, int mt)
+{
+	struct page *page = pcp_alloc_stack_miss(zone, mt);
+	if (likely(page))
+		return prep_new_page(zone, page, 0, gfp, mt);
+	return alloc_pages_noprof_slow(gfp, 0);
+}
+
+/* Orders 1 .. PAGE_ALLOC_COSTLY_ORDER from the running CPU's list if it is
+ * free and not empty; anything else through the zonelist walk. */
+static noinline struct page *alloc_pages_small(struct zone *zone, gfp_t gfp,
+					       unsigned int order)
+{
+	if (likely(order <= PAGE_ALLOC_COSTLY_ORDER && zone != NULL)) {
+		int mt = gfp_migratetype_fast(gfp);
+		unsigned int cpu = smp_processor_id_fast();
+		struct per_cpu_pages *pcp = zone_pcp(zone, cpu);
+		if (likely(cpu < nr_cpu_ids && kmm_spin_trylock(&pcp->lock))) {
+			struct list_head *list = &pcp->lists[order][mt];
+			if (likely(!list_empty(list))) {
+				struct page *page = pcp_list_pop(pcp, list, order);
+				kmm_spin_unlock(&pcp->lock);
+				return prep_new_page(zone, page, order, gfp, mt);
+			}
+			kmm_spin_unlock(&pcp->lock);
+		}
+	}
+	return alloc_pages_noprof_slow(gfp, order);
+}
+
 /*
- * The fast path: a small block from the running CPU's list of the first
- * zone the request may use.  The watermarks were checked when the list was
- * filled (a CPU holds at most pcp->high frames).  It makes no calls but
- * tail calls, so it needs no stack frame: about 35 instructions.  Anything
+ * The fast path: an order-0 frame from the running CPU's stack (pcp.c), or
+ * a small block from its list, of the first zone the request may use.  The
+ * watermarks were checked when the list was filled (a CPU holds at most
+ * pcp->high frames on its lists, and a stack's worth per migrate type).
+ * It makes no calls but tail calls, so it needs no stack frame.  Anything
  * else - an empty list, a contended list, a large order, boot - goes
  * through the zonelist walk above.
  */
 KMM_EXPORT struct page *alloc_pages(gfp_t gfp, unsigned int order)
 {
-	if (likely(order <= PAGE_ALLOC_COSTLY_ORDER)) {
-		struct zone *zone = machine.pa.preferred_zone[gfp & GFP_ZONEMASK];
-		if (likely(zone != NULL)) {
-			unsigned int cpu = smp_processor_id_fast();
-			struct per_cpu_pages *pcp = zone_pcp(zone, cpu);
-			if (likely(cpu < nr_cpu_ids && kmm_spin_trylock(&pcp->lock))) {
-				int mt = gfp_migratetype_fast(gfp);
-				struct list_head *list = &pcp->lists[order][mt];
-				if (likely(!list_empty(list))) {
-					struct page *page = pcp_list_pop(pcp, list, order);
-					kmm_spin_unlock(&pcp->lock);
-					return prep_new_page(zone, page, order, gfp, mt);
-				}
-				kmm_spin_unlock(&pcp->lock);
-			}
-		}
+	struct zone *zone = machine.pa.preferred_zone[gfp & GFP_ZONEMASK];
+	if (likely(order == 0 && zone != NULL)) {
+		int mt = gfp_migratetype_fast(gfp);
+		struct page *page;
+		pcp_stack_pop(zone->per_cpu_pageset, mt, page, stack_miss);
+		return prep_new_page(zone, page, 0, gfp, mt);
+stack_miss:
+		return alloc_page_stack_miss(zone, gfp, mt);
 	}
-	return alloc_pages_noprof_slow(gfp, order);
+	return alloc_pages_small(zone, gfp, order);
 }
 
 KMM_EXPORT struct page *alloc_page(gfp_t gfp)
@@ -472,8 +500,8 @@ static noinline void bad_page(struct page *page, const char *reason)
 
 static inline bool addr_is_page(const struct page *page)
 {
-	return page >= machine.mem.mem_map &&
-	       page < machine.mem.mem_map + machine.mem.max_pfn;
+	return (unsigned long)((const char *)page - (const char *)machine.mem.mem_map) <
+	       machine.mem.mem_map_bytes;
 }
 
 /* Drop a reference; true when it was the last. */
@@ -545,22 +573,18 @@ static noinline void free_pages_slow(struct page *page, unsigned int order)
 			free_the_page(page + (1UL << order), order);
 }
 
-/*
- * The fast path: the last reference to a plain small block whose zone was
- * recorded at allocation goes straight onto the CPU's list, with no stack
- * frame.  Compound pages, shared references, bad pages, large orders and a
- * contended list take the checks of free_pages_slow().
- */
-KMM_EXPORT void __free_pages(struct page *page, unsigned int order)
+/* Orders 1 .. PAGE_ALLOC_COSTLY_ORDER: the last reference to a plain block
+ * whose zone was recorded goes onto the running CPU's list if it is free;
+ * anything else through the checks of free_pages_slow(). */
+static noinline void free_pages_small(struct page *page, unsigned int order)
 {
 	const unsigned long special = (1UL << PG_buddy) | (1UL << PG_pcp) |
 				      (1UL << PG_slab) | (1UL << PG_head);
 	if (likely(addr_is_page(page) && order <= PAGE_ALLOC_COSTLY_ORDER)) {
 		unsigned long flags = page->flags;
 		unsigned long zid = flags >> PAGE_ZONE_SHIFT;
-		/* Sole owner (count 1): no one else may touch the count. */
 		if (likely(!(flags & special) && zid != 0 && !(page->compound_head & 1) &&
-			   page->_refcount == 1)) {
+			   page->_refcount == 1 && order != 0)) {
 			struct zone *zone = &machine.node.node_zones[zid - 1];
 			unsigned int cpu = smp_processor_id_fast();
 			struct per_cpu_pages *pcp = zone_pcp(zone, cpu);
@@ -576,6 +600,38 @@ KMM_EXPORT void __free_pages(struct page *page, unsigned int order)
 		}
 	}
 	free_pages_slow(page, order);
+}
+
+/*
+ * The fast path: the last reference to a plain small block whose zone was
+ * recorded at allocation goes straight onto the CPU's stack (order 0) or
+ * list, with no stack frame.  Compound pages, shared references, bad
+ * pages, large orders and a contended list take the checks of
+ * free_pages_slow().
+ */
+KMM_EXPORT void __free_pages(struct page *page, unsigned int order)
+{
+	const unsigned long special = (1UL << PG_buddy) | (1UL << PG_pcp) |
+				      (1UL << PG_slab) | (1UL << PG_head);
+	if (likely(order == 0 && addr_is_page(page))) {
+		unsigned long flags = page->flags;
+		unsigned long zid = flags >> PAGE_ZONE_SHIFT;
+		/* Sole owner (count 1): no one else may touch the count. */
+		if (likely(!(flags & special) && zid - 1 < MAX_NR_ZONES &&
+			   !(page->compound_head & 1) && page->_refcount == 1)) {
+			unsigned int mt = (unsigned int)(flags >> PAGE_MT_SHIFT) & 3;
+			/* A free frame from here on, whichever way it goes. */
+			page->_refcount = 0;
+			page->flags = 1UL << PG_pcp;
+			page->private = 0;
+			pcp_stack_push(machine.pa.zone_pcps[zid], mt, page, stack_miss);
+			return;
+stack_miss:
+			pcp_free_stack_miss(&machine.node.node_zones[zid - 1], page, (int)mt);
+			return;
+		}
+	}
+	free_pages_small(page, order);
 }
 
 KMM_EXPORT void __free_page(struct page *page)
@@ -732,8 +788,8 @@ static int check_mem_map_zone(struct zone *zone)
 
 int page_alloc_check(void)
 {
-	int problems = pcp_check();
 	pcp_lock_all();
+	int problems = pcp_check_locked();
 	for (int z = 0; z < MAX_NR_ZONES; z++) {
 		struct zone *zone = &machine.node.node_zones[z];
 		if (!zone->spanned_pages)

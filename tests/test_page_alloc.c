@@ -1,10 +1,11 @@
 /*
  * test_page_alloc.c - white-box tests of emulated memory, zones, the buddy
- * allocator and the per-CPU lists.  Each test boots its own machine (Check
+ * allocator, the per-CPU lists and the order-0 stacks.  Each test boots its own machine (Check
  * forks a child per test) and ends with kmm_check().
  */
 #include "config.h"
 #include <fcntl.h>
+#include <sched.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -549,6 +550,136 @@ START_TEST(test_fork_child_allocates)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ */
+/* The order-0 stacks in front of the per-CPU lists                    */
+
+static unsigned long frames_on_stacks(const struct zone *zone)
+{
+	unsigned long n = 0;
+	for (unsigned int cpu = 0; cpu < nr_cpu_ids; cpu++)
+		for (int mt = 0; mt < MIGRATE_PCPTYPES; mt++) {
+			const struct pcp_stack *st = &zone_pcp(zone, cpu)->stacks[mt];
+			n += st->pushes - st->pops;
+		}
+	return n;
+}
+
+/* A freed frame is the next one allocated (LIFO, cache-hot, as the
+ * kernel's pcp lists), the vmstat counts are exact, and every frame comes
+ * back to the buddy allocator on drain. */
+static void check_stack_round_trip(void)
+{
+	enum { N = 200 };
+	struct page *pages[N];
+	struct zone *zone = &NODE_DATA(0)->node_zones[ZONE_NORMAL];
+	if (!zone->spanned_pages)
+		zone = &NODE_DATA(0)->node_zones[ZONE_DMA32];
+	/* On one CPU, so that the stack the frees fill is the one the
+	 * allocation pops. */
+	cpu_set_t one;
+	CPU_ZERO(&one);
+	CPU_SET(sched_getcpu() < 0 ? 0 : sched_getcpu(), &one);
+	ck_assert_int_eq(sched_setaffinity(0, sizeof(one), &one), 0);
+	drain_all_pages(NULL);
+	unsigned long before = nr_free_pages(), a0, f0, a1, f1;
+	pcp_stats_zone(zone, &a0, &f0);
+	for (int i = 0; i < N; i++) {
+		pages[i] = alloc_pages(GFP_KERNEL, 0);
+		ck_assert_ptr_nonnull(pages[i]);
+		ck_assert_uint_eq(page_zonenum(pages[i]), zone->idx);
+		memset(page_address(pages[i]), i, PAGE_SIZE);
+	}
+	for (int i = 0; i < N; i++)
+		__free_pages(pages[i], 0);
+	/* With rseq, frees land on the running CPU's stacks. */
+	if (kmm_rseq_on)
+		ck_assert_uint_gt(frames_on_stacks(zone), 0);
+	struct page *again = alloc_pages(GFP_KERNEL, 0);
+	ck_assert_ptr_eq(again, pages[N - 1]);
+	ck_assert_int_eq(page_count(again), 1);
+	__free_pages(again, 0);
+	pcp_stats_zone(zone, &a1, &f1);
+	ck_assert_uint_eq(a1 - a0, N + 1);
+	ck_assert_uint_eq(f1 - f0, N + 1);
+	ck_assert_int_eq(kmm_check(), 0);
+	drain_all_pages(NULL);
+	ck_assert_uint_eq(frames_on_stacks(zone), 0);
+	ck_assert_uint_eq(nr_free_pages(), before);
+	ck_assert_kmm_clean();
+}
+
+START_TEST(test_stack_round_trip)
+{
+	kmm_test_boot("mem=256M");
+	check_stack_round_trip();
+}
+END_TEST
+
+START_TEST(test_stack_round_trip_without_rseq)
+{
+	kmm_test_boot("mem=256M slab_rseq=0");
+	ck_assert(!kmm_rseq_on);
+	check_stack_round_trip();
+}
+END_TEST
+
+static volatile int stack_stop;
+
+static void *order0_churn(void *arg)
+{
+	uint64_t rng = (uint64_t)(uintptr_t)arg * 0x9E3779B97F4A7C15ULL + 7;
+	enum { SLOTS = 96 };
+	struct page *pages[SLOTS] = { 0 };
+	long bad = 0;
+	while (!stack_stop) {
+		int i = (int)(test_rand(&rng) % SLOTS);
+		if (pages[i]) {
+			if (*(unsigned long *)page_address(pages[i]) != (unsigned long)&pages[i])
+				bad++;
+			__free_pages(pages[i], 0);
+			pages[i] = NULL;
+		} else if ((pages[i] = alloc_pages(GFP_KERNEL, 0)) != NULL) {
+			if (page_count(pages[i]) != 1 || PageBuddy(pages[i]))
+				bad++;
+			*(unsigned long *)page_address(pages[i]) = (unsigned long)&pages[i];
+		}
+	}
+	for (int i = 0; i < SLOTS; i++)
+		if (pages[i])
+			__free_pages(pages[i], 0);
+	return (void *)bad;
+}
+
+/* Threads allocate and free order-0 frames through their CPUs' stacks
+ * while another drains every CPU and checks the allocator: no frame is
+ * lost or handed out twice, and the counts come back exactly. */
+START_TEST(test_stack_drain_while_running)
+{
+	enum { T = 3 };
+	pthread_t th[T];
+	kmm_test_boot("mem=256M");
+	drain_all_pages(NULL);
+	unsigned long before = nr_free_pages();
+	stack_stop = 0;
+	for (long i = 0; i < T; i++)
+		pthread_create(&th[i], NULL, order0_churn, (void *)(i + 1));
+	for (int round = 0; round < 200; round++) {
+		drain_all_pages(NULL);
+		if (round % 20 == 0)
+			ck_assert_int_eq(kmm_check(), 0);
+	}
+	stack_stop = 1;
+	for (int i = 0; i < T; i++) {
+		void *ret;
+		pthread_join(th[i], &ret);
+		ck_assert_ptr_null(ret);
+	}
+	drain_all_pages(NULL);
+	ck_assert_uint_eq(nr_free_pages(), before);
+	ck_assert_kmm_clean();
+}
+END_TEST
+
 static Suite *page_alloc_suite(void)
 {
 	Suite *s = suite_create("page_alloc");
@@ -580,6 +711,13 @@ static Suite *page_alloc_suite(void)
 	tcase_add_test(tc, test_release_is_delayed);
 	tcase_add_test(tc, test_threads_hammer);
 	tcase_add_test(tc, test_fork_child_allocates);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("stacks");
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_stack_round_trip);
+	tcase_add_test(tc, test_stack_round_trip_without_rseq);
+	tcase_add_test(tc, test_stack_drain_while_running);
 	suite_add_tcase(s, tc);
 	return s;
 }
