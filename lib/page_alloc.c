@@ -13,7 +13,8 @@
  * zones for the callers that can use nothing else.
  *
  *   fast path   get_page_from_freelist() with the low watermark.  Orders
- *               0..3 come from the per-CPU lists (pcp.c), larger ones from
+ *               0..3 come from the per-CPU lists (pcp.c; order 0 first
+ *               from the CPU's rseq stack, alloc_pages()), larger ones from
  *               the buddy allocator under the zone lock.  A zone below its
  *               low watermark that still has offline sections brings one
  *               online (memory hot-add) before the walk moves down.
@@ -261,13 +262,16 @@ static inline bool zone_watermark_ok(const struct zone *zone, unsigned int order
 	return false;
 }
 
+/* The tails first, PG_head last: a concurrent kmm_check() that sees the
+ * head flag finds every tail pointing at it. */
 static void prep_compound_page(struct page *head, unsigned int order)
 {
 	unsigned long nr = 1UL << order;
-	page_set_flag(head, PG_head);
-	page_set_head_order(head, order);
 	for (unsigned long i = 1; i < nr; i++)
-		head[i].compound_head = (unsigned long)head | 1;
+		WRITE_ONCE(head[i].compound_head, (unsigned long)head | 1);
+	unsigned long flags = (head->flags & ~PAGE_ORDER_MASK) | (1UL << PG_head) |
+			      ((unsigned long)order << PAGE_ORDER_SHIFT);
+	__atomic_store_n(&head->flags, flags, __ATOMIC_RELEASE);
 }
 
 static noinline struct page *prep_new_page_slow(struct page *page, unsigned int order,
@@ -620,10 +624,11 @@ KMM_EXPORT void __free_pages(struct page *page, unsigned int order)
 		if (likely(!(flags & special) && zid - 1 < MAX_NR_ZONES &&
 			   !(page->compound_head & 1) && page->_refcount == 1)) {
 			unsigned int mt = (unsigned int)(flags >> PAGE_MT_SHIFT) & 3;
-			/* A free frame from here on, whichever way it goes. */
-			page->_refcount = 0;
-			page->flags = 1UL << PG_pcp;
-			page->private = 0;
+			/* A free frame from here on, whichever way it goes;
+			 * PG_pcp last, for a concurrent kmm_check(). */
+			WRITE_ONCE(page->private, 0);
+			WRITE_ONCE(page->_refcount, 0);
+			WRITE_ONCE(page->flags, 1UL << PG_pcp);
 			pcp_stack_push(machine.pa.zone_pcps[zid], mt, page, stack_miss);
 			return;
 stack_miss:
@@ -746,8 +751,13 @@ unsigned long page_alloc_release_all(void)
 /* Invariants and fork                                                 */
 
 /* Walk a zone's online frames: no frame is in two free blocks, free blocks
- * hold no referenced page, compound tails point at their head. */
-static int check_mem_map_zone(struct zone *zone)
+ * hold no referenced page, compound tails point at their head.  Every lock
+ * of the page allocator is held, but the struct pages of frames just taken
+ * off (or about to go onto) a per-CPU list or stack belong to the thread
+ * doing it, which may be writing them: a race allowed on purpose.  The
+ * writers order their stores (flags last) so that what is read here is
+ * either the old state or the new. */
+static __data_racy int check_mem_map_zone(struct zone *zone)
 {
 	int problems = 0;
 	unsigned long pfn = zone->zone_start_pfn, end = zone_end_pfn(zone);

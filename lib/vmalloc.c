@@ -1036,6 +1036,28 @@ static int check_pte(unsigned long addr, unsigned long pfn, void *arg)
 	return 0;
 }
 
+/*
+ * Frames marked PG_vmalloc, in every online section.  Called under
+ * vmst.lock when no area is being filled (none is VM_UNINITIALIZED), so no
+ * PG_vmalloc bit is changing: frames are unmarked under the lock.  The
+ * other bits of the same flags words belong to whoever owns each frame
+ * and may be changing (a race allowed on purpose); the bit read is exact.
+ */
+static __data_racy unsigned long count_vmalloc_frames(void)
+{
+	unsigned long flagged = 0;
+	for (unsigned long pfn = 0; pfn < machine.mem.max_pfn; pfn += PAGES_PER_SECTION) {
+		if (!machine.mem.section_online[pfn / PAGES_PER_SECTION])
+			continue;
+		unsigned long end = pfn + PAGES_PER_SECTION;
+		if (end > machine.mem.max_pfn)
+			end = machine.mem.max_pfn;
+		for (unsigned long p = pfn; p < end; p++)
+			flagged += page_test_flag(page_of(p), PG_vmalloc);
+	}
+	return flagged;
+}
+
 int vmalloc_check(void)
 {
 	struct check_ctx c = { 0, NULL, 0, false };
@@ -1063,16 +1085,7 @@ int vmalloc_check(void)
 	c.problems += pgtable_walk(check_pte, NULL);
 	if (!c.uninit) {
 		unsigned long stat = (unsigned long)AO_load(&machine.stat[NR_VMALLOC]);
-		unsigned long flagged = 0;
-		for (unsigned long pfn = 0; pfn < machine.mem.max_pfn; pfn += PAGES_PER_SECTION) {
-			if (!machine.mem.section_online[pfn / PAGES_PER_SECTION])
-				continue;
-			unsigned long end = pfn + PAGES_PER_SECTION;
-			if (end > machine.mem.max_pfn)
-				end = machine.mem.max_pfn;
-			for (unsigned long p = pfn; p < end; p++)
-				flagged += page_test_flag(page_of(p), PG_vmalloc);
-		}
+		unsigned long flagged = count_vmalloc_frames();
 		if (stat != c.vmalloc_pages || flagged != c.vmalloc_pages) {
 			kmm_printk("vmalloc: check: %lu pages in vmalloc areas, nr_vmalloc %lu, "
 				   "%lu frames marked PG_vmalloc\n", c.vmalloc_pages, stat, flagged);

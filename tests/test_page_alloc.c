@@ -623,7 +623,7 @@ START_TEST(test_stack_round_trip_without_rseq)
 }
 END_TEST
 
-static volatile int stack_stop;
+static int stack_stop;              /* set once by the main thread */
 
 static void *order0_churn(void *arg)
 {
@@ -631,7 +631,7 @@ static void *order0_churn(void *arg)
 	enum { SLOTS = 96 };
 	struct page *pages[SLOTS] = { 0 };
 	long bad = 0;
-	while (!stack_stop) {
+	while (!__atomic_load_n(&stack_stop, __ATOMIC_RELAXED)) {
 		int i = (int)(test_rand(&rng) % SLOTS);
 		if (pages[i]) {
 			if (*(unsigned long *)page_address(pages[i]) != (unsigned long)&pages[i])
@@ -660,7 +660,7 @@ START_TEST(test_stack_drain_while_running)
 	kmm_test_boot("mem=256M");
 	drain_all_pages(NULL);
 	unsigned long before = nr_free_pages();
-	stack_stop = 0;
+	__atomic_store_n(&stack_stop, 0, __ATOMIC_RELAXED);
 	for (long i = 0; i < T; i++)
 		pthread_create(&th[i], NULL, order0_churn, (void *)(i + 1));
 	for (int round = 0; round < 200; round++) {
@@ -668,7 +668,7 @@ START_TEST(test_stack_drain_while_running)
 		if (round % 20 == 0)
 			ck_assert_int_eq(kmm_check(), 0);
 	}
-	stack_stop = 1;
+	__atomic_store_n(&stack_stop, 1, __ATOMIC_RELAXED);
 	for (int i = 0; i < T; i++) {
 		void *ret;
 		pthread_join(th[i], &ret);
