@@ -97,15 +97,33 @@ static void zone_init(struct zone *zone, enum zone_type idx, unsigned long start
  * quarter and a half of min above it, or 0.1 % of the zone when larger
  * (watermark_scale_factor = 10).
  */
+/* The integer square root, as the kernel's int_sqrt(): one bit at a time. */
+static unsigned long int_sqrt(unsigned long x)
+{
+	unsigned long root = 0, bit = 1UL << (sizeof(x) * 8 - 2);
+	while (bit > x)
+		bit >>= 2;
+	while (bit) {
+		if (x >= root + bit) {
+			x -= root + bit;
+			root = (root >> 1) + bit;
+		} else {
+			root >>= 1;
+		}
+		bit >>= 2;
+	}
+	return root;
+}
+
 static void setup_watermarks(void)
 {
 	pg_data_t *node = &machine.node;
 	unsigned long lowmem_pages = 0;
 	for (int z = 0; z < ZONE_HIGHMEM; z++)
 		lowmem_pages += node->node_zones[z].present_pages;
-	unsigned long kbytes = lowmem_pages * (PAGE_SIZE / 1024) * 16, min_kb = 0;
-	while ((min_kb + 1) * (min_kb + 1) <= kbytes)
-		min_kb++;
+	/* As the kernel's calculate_min_free_kbytes(): sqrt(lowmem_kbytes * 16). */
+	unsigned long kbytes = lowmem_pages * (PAGE_SIZE / 1024) * 16;
+	unsigned long min_kb = int_sqrt(kbytes);
 	if (min_kb < 128)
 		min_kb = 128;
 	if (min_kb > 262144)
