@@ -483,6 +483,20 @@ START_TEST(test_double_free_reported)
 }
 END_TEST
 
+/* Join the workers (each returns NULL when all was well), then every frame
+ * is back: the free count after a drain is the one from before. */
+static void join_and_account(pthread_t *th, int n, unsigned long before)
+{
+	for (int i = 0; i < n; i++) {
+		void *ret;
+		pthread_join(th[i], &ret);
+		ck_assert_ptr_null(ret);
+	}
+	drain_all_pages(NULL);
+	ck_assert_uint_eq(nr_free_pages(), before);
+	ck_assert_kmm_clean();
+}
+
 static void *hammer(void *arg)
 {
 	uint64_t rng = (uint64_t)(uintptr_t)arg * 0x9E3779B97F4A7C15ULL + 1;
@@ -520,14 +534,7 @@ START_TEST(test_threads_hammer)
 	unsigned long before = nr_free_pages();
 	for (long i = 0; i < T; i++)
 		pthread_create(&th[i], NULL, hammer, (void *)(i + 1));
-	for (int i = 0; i < T; i++) {
-		void *ret;
-		pthread_join(th[i], &ret);
-		ck_assert_ptr_null(ret);
-	}
-	drain_all_pages(NULL);
-	ck_assert_uint_eq(nr_free_pages(), before);
-	ck_assert_kmm_clean();
+	join_and_account(th, T, before);
 }
 END_TEST
 
@@ -669,14 +676,7 @@ START_TEST(test_stack_drain_while_running)
 			ck_assert_int_eq(kmm_check(), 0);
 	}
 	__atomic_store_n(&stack_stop, 1, __ATOMIC_RELAXED);
-	for (int i = 0; i < T; i++) {
-		void *ret;
-		pthread_join(th[i], &ret);
-		ck_assert_ptr_null(ret);
-	}
-	drain_all_pages(NULL);
-	ck_assert_uint_eq(nr_free_pages(), before);
-	ck_assert_kmm_clean();
+	join_and_account(th, T, before);
 }
 END_TEST
 
