@@ -108,7 +108,8 @@ perf_events=
 hw=no
 if command -v perf >/dev/null 2>&1 && perf stat -e task-clock true >/dev/null 2>&1; then
 	perf_events=task-clock,page-faults,context-switches,cpu-migrations
-	if perf stat -x, -e instructions true 2>&1 | grep -q '^[0-9][0-9]*,,*instructions'; then
+	. "$top/bench/perf-hw.sh"
+	if perf_hw_counters; then
 		hw=yes
 		perf_events=$perf_events,cycles,instructions
 	fi

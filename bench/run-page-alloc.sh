@@ -48,7 +48,8 @@ t1=$(for i in 1 2 3 4 5; do run "$B/bench/bench_boot" kmm | sed 's/.*boot_us=//'
 echo "boot_rss_extra_kb=$((r1 - r0)) (median maxrss $r1 kB against $r0 kB)"
 echo "boot_us=$t1 (median of 5: first alloc_page, which boots the library)"
 if command -v perf >/dev/null 2>&1; then
-	if perf stat -e instructions true 2>&1 | grep -q '[0-9][0-9,]* *instructions'; then
+	. "$(dirname "$0")/perf-hw.sh"
+	if perf_hw_counters; then
 		echo "perf: hardware counters available"
 	else
 		echo "perf: hardware counters not supported on this machine; software events only"

@@ -59,7 +59,8 @@ for threads in 1 2; do
 		     "cache/je=$(echo "$j $c" | awk '{printf "%.2f", $1/$2}')"
 	done
 done
-if command -v perf >/dev/null 2>&1 && perf stat -e instructions true >/dev/null 2>&1; then
+. "$(dirname "$0")/perf-hw.sh"
+if perf_hw_counters; then
 	echo "perf: hardware counters available"
 else
 	echo "perf: hardware counters not supported on this machine (callgrind used instead)"

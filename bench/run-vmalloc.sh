@@ -33,8 +33,8 @@ for size in 65536 1048576 16777216; do
 done
 
 if command -v perf >/dev/null 2>&1; then
-	if perf stat -e instructions true >/dev/null 2>&1 &&
-	   ! perf stat -e instructions true 2>&1 | grep -q 'not supported'; then
+	. "$(dirname "$0")/perf-hw.sh"
+	if perf_hw_counters; then
 		echo "perf: hardware counters available (software events used below)"
 	else
 		echo "perf: hardware counters not supported on this machine; software events only"
