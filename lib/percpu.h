@@ -28,6 +28,9 @@
 #endif
 #endif
 
+/* Declarations hidden, as in internal.h: direct loads, no GOT. */
+#pragma GCC visibility push(hidden)
+
 extern unsigned int nr_cpu_ids;
 
 static inline void *kmm_thread_pointer(void)
@@ -152,5 +155,7 @@ static inline unsigned int raw_smp_processor_id(void)
 	}
 	return kmm_cpu_slow();
 }
+
+#pragma GCC visibility pop
 
 #endif /* KMM_LIB_PERCPU_H */
