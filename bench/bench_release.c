@@ -13,18 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 #include <kmm/kmm.h>
+#include "workload.h"
 
-static long rss_kb(void)
-{
-	long pages = 0, resident = 0;
-	FILE *f = fopen("/proc/self/statm", "r");
-	if (f) {
-		if (fscanf(f, "%ld %ld", &pages, &resident) != 2)
-			resident = 0;
-		fclose(f);
-	}
-	return resident * (sysconf(_SC_PAGESIZE) / 1024);
-}
 
 static double now_ms(void)
 {
@@ -58,12 +48,12 @@ int main(int argc, char **argv)
 			__free_pages(blocks[i], 9);
 		t[r] = now_ms() - a;
 	}
-	long rss_busy = rss_kb();
+	long rss_busy = wl_rss_kb();
 	usleep(1100 * 1000);
 	struct page *p = alloc_pages(GFP_KERNEL, 9);
 	__free_pages(p, 9);       /* the free path notices the release is due */
 	qsort(t, ROUNDS, sizeof(t[0]), cmp);
 	printf("round_ms_median=%.1f rss_after_rounds_kb=%ld rss_after_idle_kb=%ld\n",
-	       t[ROUNDS / 2], rss_busy, rss_kb());
+	       t[ROUNDS / 2], rss_busy, wl_rss_kb());
 	return 0;
 }

@@ -428,27 +428,13 @@ def draw_charts(outdir, workloads, allocs, others, med, head_time, head_mem):
         lo = min(vals + [-1]) - 0.3
         hi = max(vals + [1]) + 0.3
         png = os.path.join(outdir, name + ".png")
-        plots = ", ".join("'%s' using %d:xtic(1) title '%s' lc rgb '%s'" % (path, i + 2, a, COLORS.get(a, "#9467bd"))
-                          for i, a in enumerate(others))
-        script = f"""
-set terminal pngcairo size 1100,520 font ',10' noenhanced
-set output '{png}'
-set title "{title}"
-set style data histograms
-set style histogram clustered gap 1
-set style fill solid 0.85 border -1
-set boxwidth 0.9
-set key top center horizontal outside
-set tmargin 5
+        histogram_png(png, title, path, others, f"""set boxwidth 0.9
 set yrange [{lo}:{hi}]
 set ytics ({log2tics(lo, hi)})
 set ylabel 'ratio to jemalloc (log scale)'
-set grid ytics
 set xtics rotate by -30
 set arrow from graph 0, first 0 to graph 1, first 0 nohead lw 2 lc rgb '#000000'
-plot {plots}
-"""
-        run_gnuplot(script)
+""")
         charts.append((png, title))
 
     ratio_chart("time", "Time relative to jemalloc (above 1: slower than jemalloc)", head_time)
@@ -499,26 +485,30 @@ plot {plots}
                 f.write("%s %s\n" % (labels[s].replace(" ", "-"), " ".join(
                     "%.1f" % (med[("frag", a, s)] / 1024) if ("frag", a, s) in med else "NaN" for a in allocs)))
         png = os.path.join(outdir, "frag.png")
-        plots = ", ".join("'%s' using %d:xtic(1) title '%s' lc rgb '%s'" % (path, i + 2, a, COLORS.get(a, "#9467bd"))
-                          for i, a in enumerate(allocs))
-        script = f"""
+        histogram_png(png, "Fragmentation: RSS at each step (MiB; lower is better)", path, allocs,
+                      "set ylabel 'MiB'\nset yrange [0:*]\n")
+        charts.append((png, "Fragmentation: RSS at each step"))
+    shutil.rmtree(tmp, ignore_errors=True)
+    return charts
+
+
+def histogram_png(png, title, path, series, settings):
+    """A clustered histogram of the columns of `path` (one per series, the
+    first column the labels), with the chart's own gnuplot settings."""
+    plots = ", ".join("'%s' using %d:xtic(1) title '%s' lc rgb '%s'" % (path, i + 2, a, COLORS.get(a, "#9467bd"))
+                      for i, a in enumerate(series))
+    run_gnuplot(f"""
 set terminal pngcairo size 1100,520 font ',10' noenhanced
 set output '{png}'
-set title "Fragmentation: RSS at each step (MiB; lower is better)"
+set title "{title}"
 set style data histograms
 set style histogram clustered gap 1
 set style fill solid 0.85 border -1
 set key top center horizontal outside
 set tmargin 5
-set ylabel 'MiB'
-set yrange [0:*]
 set grid ytics
-plot {plots}
-"""
-        run_gnuplot(script)
-        charts.append((png, "Fragmentation: RSS at each step"))
-    shutil.rmtree(tmp, ignore_errors=True)
-    return charts
+{settings}plot {plots}
+""")
 
 
 def run_gnuplot(script):

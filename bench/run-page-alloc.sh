@@ -49,11 +49,7 @@ echo "boot_rss_extra_kb=$((r1 - r0)) (median maxrss $r1 kB against $r0 kB)"
 echo "boot_us=$t1 (median of 5: first alloc_page, which boots the library)"
 if command -v perf >/dev/null 2>&1; then
 	. "$(dirname "$0")/perf-hw.sh"
-	if perf_hw_counters; then
-		echo "perf: hardware counters available"
-	else
-		echo "perf: hardware counters not supported on this machine; software events only"
-	fi
+	perf_hw_say
 	run perf stat -e task-clock,page-faults,context-switches "$B/bench/bench_boot" kmm 2>&1 | grep -E 'task-clock|page-faults|context' || true
 fi
 

@@ -59,9 +59,6 @@ for threads in 1 2; do
 		     "cache/je=$(echo "$j $c" | awk '{printf "%.2f", $1/$2}')"
 	done
 done
+# The instruction counts above are callgrind's either way.
 . "$(dirname "$0")/perf-hw.sh"
-if perf_hw_counters; then
-	echo "perf: hardware counters available"
-else
-	echo "perf: hardware counters not supported on this machine (callgrind used instead)"
-fi
+perf_hw_say

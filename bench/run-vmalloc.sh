@@ -34,11 +34,7 @@ done
 
 if command -v perf >/dev/null 2>&1; then
 	. "$(dirname "$0")/perf-hw.sh"
-	if perf_hw_counters; then
-		echo "perf: hardware counters available (software events used below)"
-	else
-		echo "perf: hardware counters not supported on this machine; software events only"
-	fi
+	perf_hw_say
 	echo "== perf stat -e page-faults,task-clock (per pair)"
 	for size in 65536 1048576 16777216; do
 		n=$(pairs_for $size)

@@ -65,7 +65,7 @@ static long rss_kb(void)
 			r = 0;
 		fclose(f);
 	}
-	return r * 4;
+	return r * (sysconf(_SC_PAGESIZE) / 1024);
 }
 
 static uint64_t rnd(uint64_t *s)

@@ -65,6 +65,20 @@ static size_t slot_len(const struct slot *s)
 	return s->kind == PAGES ? PAGE_SIZE << s->order : s->size;
 }
 
+/* krealloc/vrealloc gave p (NULL: the slot is unchanged): the kept bytes
+ * still carry the tag; the whole new length is tagged again. */
+static void slot_resized(struct slot *s, unsigned char *p, size_t len)
+{
+	if (!p)
+		return;
+	size_t keep = len < s->size ? len : s->size;
+	if (p[0] != s->tag || p[keep - 1] != s->tag)
+		abort();
+	s->ptr = p;
+	s->size = len;
+	memset(p, s->tag, len);
+}
+
 static void slot_free(struct slot *s)
 {
 	unsigned char *b = slot_bytes(s);
@@ -186,29 +200,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case 8:                 /* krealloc: grow or shrink, contents kept */
 			if (s->kind == KMALLOC) {
 				size_t len = (size_t)b * 37 + 1;
-				unsigned char *p = krealloc(s->ptr, len, GFP_KERNEL | __GFP_NOWARN);
-				if (!p)
-					break;
-				size_t keep = len < s->size ? len : s->size;
-				if (p[0] != s->tag || p[keep - 1] != s->tag)
-					abort();
-				s->ptr = p;
-				s->size = len;
-				memset(p, s->tag, len);
+				slot_resized(s, krealloc(s->ptr, len, GFP_KERNEL | __GFP_NOWARN), len);
 			}
 			break;
 		case 9: {               /* vmalloc / vrealloc */
 			if (s->kind == VMALLOC && (b & 1)) {
 				size_t len = ((size_t)b << 10) + 1;
-				unsigned char *p = vrealloc(s->ptr, len, GFP_KERNEL);
-				if (!p)
-					break;
-				size_t keep = len < s->size ? len : s->size;
-				if (p[0] != s->tag || p[keep - 1] != s->tag)
-					abort();
-				s->ptr = p;
-				s->size = len;
-				memset(p, s->tag, len);
+				slot_resized(s, vrealloc(s->ptr, len, GFP_KERNEL), len);
 				break;
 			}
 			if (s->kind != EMPTY)
