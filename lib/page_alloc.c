@@ -595,18 +595,30 @@ static noinline void free_pages_slow(struct page *page, unsigned int order)
 			free_the_page(page + (1UL << order), order);
 }
 
+/*
+ * May a free skip free_pages_slow()'s checks?  A plain block (not free, not
+ * a slab, not compound, not a tail) whose zone was recorded at allocation
+ * (zone bits zid = zone + 1; 0 when hardening needs the slow paths), and
+ * whose caller holds the only reference: no one else may touch the count.
+ */
+static inline bool page_free_fast_ok(const struct page *page, unsigned long flags,
+				     unsigned long zid)
+{
+	const unsigned long special = (1UL << PG_buddy) | (1UL << PG_pcp) |
+				      (1UL << PG_slab) | (1UL << PG_head);
+	return !(flags & special) && zid - 1 < MAX_NR_ZONES &&
+	       !(page->compound_head & 1) && page->_refcount == 1;
+}
+
 /* Orders 1 .. PAGE_ALLOC_COSTLY_ORDER: the last reference to a plain block
  * whose zone was recorded goes onto the running CPU's list if it is free;
  * anything else through the checks of free_pages_slow(). */
 static noinline void free_pages_small(struct page *page, unsigned int order)
 {
-	const unsigned long special = (1UL << PG_buddy) | (1UL << PG_pcp) |
-				      (1UL << PG_slab) | (1UL << PG_head);
-	if (likely(addr_is_page(page) && order <= PAGE_ALLOC_COSTLY_ORDER)) {
+	if (likely(order != 0 && order <= PAGE_ALLOC_COSTLY_ORDER && addr_is_page(page))) {
 		unsigned long flags = page->flags;
 		unsigned long zid = flags >> PAGE_ZONE_SHIFT;
-		if (likely(!(flags & special) && zid != 0 && !(page->compound_head & 1) &&
-			   page->_refcount == 1 && order != 0)) {
+		if (likely(page_free_fast_ok(page, flags, zid))) {
 			struct zone *zone = &machine.node.node_zones[zid - 1];
 			unsigned int cpu = smp_processor_id_fast();
 			struct per_cpu_pages *pcp = zone_pcp(zone, cpu);
@@ -633,14 +645,10 @@ static noinline void free_pages_small(struct page *page, unsigned int order)
  */
 KMM_EXPORT void __free_pages(struct page *page, unsigned int order)
 {
-	const unsigned long special = (1UL << PG_buddy) | (1UL << PG_pcp) |
-				      (1UL << PG_slab) | (1UL << PG_head);
 	if (likely(order == 0 && addr_is_page(page))) {
 		unsigned long flags = page->flags;
 		unsigned long zid = flags >> PAGE_ZONE_SHIFT;
-		/* Sole owner (count 1): no one else may touch the count. */
-		if (likely(!(flags & special) && zid - 1 < MAX_NR_ZONES &&
-			   !(page->compound_head & 1) && page->_refcount == 1)) {
+		if (likely(page_free_fast_ok(page, flags, zid))) {
 			unsigned int mt = (unsigned int)(flags >> PAGE_MT_SHIFT) & 3;
 			/* A free frame from here on, whichever way it goes;
 			 * PG_pcp last, for a concurrent kmm_check(). */
