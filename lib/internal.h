@@ -309,6 +309,11 @@ struct page_alloc_state {
 	AO_t alloc_fail_count;         /* allocations that returned NULL */
 	AO_t bad_page_count;           /* frees refused as bad page state */
 	struct ratelimit_state warn_ratelimit;
+	/* Reclaim: called by the slow path before it fails, so that frames
+	 * an upper layer holds for reuse (vmalloc's warm lazy areas) come
+	 * back; returns the frames freed.  Set once at boot by that layer, as
+	 * the kernel registers a shrinker; must not block (trylocks only). */
+	unsigned long (*reclaim)(void);
 };
 
 /* Global counters of the upper layers, for meminfo and vmstat (frames). */

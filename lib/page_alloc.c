@@ -21,10 +21,13 @@
  *   slow path   __alloc_pages_slowpath(): the min watermark, lowered for
  *               __GFP_HIGH (by half) and for GFP_ATOMIC (by a further
  *               quarter); then every CPU's lists are drained and the walk is
- *               tried again; __GFP_NOFAIL finally ignores watermarks and
- *               waits for frames to be freed.  There is no reclaim: failure
- *               returns NULL and prints the kernel's warning, rate-limited
- *               (10 per 5 s), unless __GFP_NOWARN.
+ *               tried again, then once more after the registered reclaim
+ *               hook (vmalloc's warm lazy areas, the one shrinker) has
+ *               given back what it holds; __GFP_NOFAIL finally ignores
+ *               watermarks and waits for frames to be freed.  Beyond that
+ *               hook there is no reclaim: failure returns NULL and
+ *               prints the kernel's warning, rate-limited (10 per 5 s),
+ *               unless __GFP_NOWARN.
  *
  * Both paths count: pgalloc_* in vmstat for successes, the failure count
  * in allocstall_fail.
@@ -391,6 +394,13 @@ static noinline struct page *alloc_pages_slowpath(gfp_t gfp, unsigned int order)
 	page = get_page_from_freelist(gfp, order, alloc_flags);
 	if (page)
 		return page;
+	/* Frames held for reuse by an upper layer (the shrinker). */
+	if (machine.pa.reclaim && machine.pa.reclaim()) {
+		drain_all_pages(NULL);
+		page = get_page_from_freelist(gfp, order, alloc_flags);
+		if (page)
+			return page;
+	}
 	if (gfp & __GFP_NOFAIL) {
 		for (int tries = 0; ; tries++) {
 			page = get_page_from_freelist(gfp, order, ALLOC_NO_WATERMARKS);

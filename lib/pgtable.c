@@ -106,6 +106,12 @@ AO_t *pgtable_pte(unsigned long addr)
 	return &table[idx(off, 0)];
 }
 
+AO_t *pgtable_pte_run(unsigned long addr, unsigned long *n)
+{
+	*n = PT_ENTRIES - idx(addr - pt.start, 0);
+	return pgtable_pte(addr);
+}
+
 unsigned long pgtable_nr_pages(void)
 {
 	return AO_load(&pt.nr_tables);

@@ -57,20 +57,44 @@
  *                   PROT_NONE anonymous memory back over the range.  A
  *                   forked child shares these bytes with its parent.
  *
- * 4. FREEING: frames at once, address space lazily
+ * 4. FREEING LAZILY, AND REUSING WHAT IS WARM
  *
- * vfree() clears the page table and gives the frames back at once; the
- * virtual range goes to the purge tree (merged with its neighbours) and
- * vmap_lazy_nr grows.  Past lazy_max_pages (8 MiB times fls(nr_cpus)), or
- * when an allocation finds no room, or on
- * vm_unmap_aliases(), purge_vmap_area_lazy() detaches the whole purge
- * tree, unmaps its ranges from the host with no lock held (one madvise or
- * mmap per merged range), then merges them into the free tree.
- * The kernel batches 32 MiB per fls(cpus) to save TLB shootdowns; here
- * what a lazy byte costs is host memory that stays resident and, when
- * reused, cold in the cache: with 32 MiB a 64 KiB vmalloc/vfree pair cost
- * 24 us against 15 us with 8 MiB (bench/run-vmalloc.sh), while the
- * madvise calls saved stay few (one per merged range).
+ * vfree() of a vmalloc area keeps its frames, its ptes and its host pages:
+ * the range goes to the purge tree (merged with its neighbours) as it is,
+ * and vmap_lazy_nr grows by its pages.  A lazily freed range is therefore
+ * "warm": resident on the host, backed by frames, ready to be handed out
+ * again without a page fault (about 18 us per 4 KiB on the machines this
+ * was measured on) and without a frame allocation per page.
+ *
+ *   vmalloc()   takes the lowest lazy range that fits (size + guard) before
+ *               it looks at the free tree; the pages of the new area that
+ *               have a pte keep it (lazy_adopt_locked), the others get a new
+ *               frame; a frame under the new guard page is freed.  Only a
+ *               range from the free tree is known to read as zeroes: a warm
+ *               one is cleared for __GFP_ZERO and init_on_alloc.
+ *   vrealloc()  grows in place into the range that follows the area when it
+ *               is free or lazy (warm pages adopted the same way); a move
+ *               copies every mapped byte of the old area (its usable size,
+ *               which the malloc shim reports through get_vm_area_size),
+ *               never only the size last asked for.
+ *   purge       purge_vmap_area_lazy() detaches lazy ranges, highest
+ *               addresses first, clears their ptes and frees their frames
+ *               under the lock, then unmaps them from the host with no lock
+ *               held (one madvise or mmap per merged range), and merges them
+ *               into the free tree.  After a vfree past lazy_max_pages (16
+ *               MiB times fls(nr_cpus)) it purges down to half of that; when
+ *               an allocation finds no room, on vm_unmap_aliases(), and from
+ *               the page allocator's reclaim hook (its slow path, before an
+ *               allocation fails) it purges everything.
+ *
+ * Nothing is stored in freed memory: every link and size lives in the
+ * descriptors and the page table, so a write through a stale pointer into
+ * a lazy range changes only bytes, never the allocator's state.  The frames
+ * of lazy ranges are counted in lazy_frames (neither free nor nr_vmalloc);
+ * vm_unmap_aliases() gives them back.  The kernel frees a vfree'd area's
+ * pages at once and batches only the TLB flush (32 MiB per fls(cpus)):
+ * here the flush costs nothing and the first touch costs everything, so
+ * the frames stay with the range.
  *
  * 5. LOCKING (internal.h lock order, #5)
  *
@@ -106,7 +130,7 @@
 #include <sys/mman.h>
 #include "vmap.h"
 
-#define LAZY_MAX_BYTES (8UL << 20)      /* times fls(nr_cpus); see 4. */
+#define LAZY_MAX_BYTES (32UL << 20)     /* times fls(nr_cpus); see 4. */
 #define MEMFD_FRAME_ORDER 3            /* frames taken 8 at a time in memfd mode */
 
 static struct {
@@ -122,6 +146,8 @@ static struct {
 	unsigned long pool_nr;         /* descriptors in the pool */
 	unsigned long pool_pages;      /* frames carved into descriptors */
 	unsigned long nr_purges;       /* purges done */
+	unsigned long lazy_frames;     /* frames still mapped in lazy ranges */
+	unsigned long warm_hits;       /* vmalloc()s served from a lazy range */
 	bool memfd;                    /* phys=memfd backing */
 } vmst = {
 	.purge_lock = PTHREAD_MUTEX_INITIALIZER,
@@ -223,24 +249,27 @@ static int host_map_frames(unsigned long addr, unsigned long nr)
 
 /*
  * Take `size` bytes (guard included) aligned to `align` from the lowest
- * free range that fits, as find_vmap_lowest_match():
+ * range of *root (the free or the purge tree) that fits, as
+ * find_vmap_lowest_match():
  *
- *   free range  [ f.start ............................... f.end )
- *   result      [ left piece ][ va: start .. end ][ right piece ]
+ *   range   [ f.start ............................... f.end )
+ *   result  [ left piece ][ va: start .. end ][ right piece ]
  *
- * Either piece may be empty.  Returns the new area, in no tree.
+ * Either piece may be empty; the pieces stay in *root.  Returns the new
+ * area, in no tree.
  */
-static struct vmap_area *reserve_locked(unsigned long size, unsigned long align)
+static struct vmap_area *reserve_locked(struct vmap_area **root, unsigned long size,
+					unsigned long align)
 {
 	unsigned long need = size + (align > PAGE_SIZE ? align - PAGE_SIZE : 0);
 	if (!pool_reserve_locked(2))
 		return NULL;
-	struct vmap_area *f = vt_lowest_fit(vmst.free_root, need);
+	struct vmap_area *f = vt_lowest_fit(*root, need);
 	if (!f)
 		return NULL;
 	unsigned long start = ALIGN_UP(f->va_start, align), end = start + size;
 	struct vmap_area *va;
-	vmst.free_root = vt_remove(vmst.free_root, f);
+	*root = vt_remove(*root, f);
 	if (start == f->va_start && end == f->va_end) {
 		va = f;
 	} else {
@@ -252,13 +281,13 @@ static struct vmap_area *reserve_locked(unsigned long size, unsigned long align)
 			r->va_start = end;
 			r->va_end = f->va_end;
 			f->va_end = start;
-			vmst.free_root = vt_insert(vmst.free_root, r);
+			*root = vt_insert(*root, r);
 		} else if (start > f->va_start) {
 			f->va_end = start;
 		} else {
 			f->va_start = end;
 		}
-		vmst.free_root = vt_insert(vmst.free_root, f);
+		*root = vt_insert(*root, f);
 	}
 	va->flags = 0;
 	va->nr_pages = 0;
@@ -287,6 +316,61 @@ static bool queue_lazy_locked(struct vmap_area *va)
 	return vmst.lazy_nr > vmst.lazy_max;
 }
 
+/*
+ * Call fn on every present pte of pages [start, start + nr pages), a leaf
+ * table at a time; returns how many there were.
+ */
+static unsigned long for_each_pte(unsigned long start, unsigned long nr,
+				  void (*fn)(AO_t *pte, AO_t e))
+{
+	unsigned long found = 0;
+	while (nr) {
+		unsigned long run;
+		AO_t *pte = pgtable_pte_run(start, &run);
+		if (run > nr)
+			run = nr;
+		for (unsigned long i = 0; pte && i < run; i++) {
+			AO_t e = AO_load(&pte[i]);
+			if (e) {
+				found++;
+				if (fn)
+					fn(&pte[i], e);
+			}
+		}
+		start += run << PAGE_SHIFT;
+		nr -= run;
+	}
+	return found;
+}
+
+static void drop_warm_frame(AO_t *pte, AO_t e)
+{
+	struct page *page = page_of((unsigned long)e - 1);
+	AO_store(pte, 0);
+	page_clear_flag(page, PG_vmalloc);
+	__free_page(page);
+}
+
+/* Free the warm frames of the lazy range [start, end). */
+static void lazy_unmap_locked(unsigned long start, unsigned long end)
+{
+	vmst.lazy_frames -= for_each_pte(start, (end - start) >> PAGE_SHIFT, drop_warm_frame);
+}
+
+/*
+ * A new area of nr pages (and its guard page) was carved out of lazy
+ * ranges at start: its pages that still have a frame keep it, and belong
+ * to the area now; a frame under the guard page is freed.  Returns the
+ * frames adopted.
+ */
+static unsigned long lazy_adopt_locked(unsigned long start, unsigned long nr)
+{
+	unsigned long kept = for_each_pte(start, nr, NULL);
+	vmst.lazy_frames -= kept;
+	lazy_unmap_locked(start + (nr << PAGE_SHIFT), start + ((nr + 1) << PAGE_SHIFT));
+	return kept;
+}
+
 static void purge_unmap_all(struct vmap_area *n)
 {
 	if (!n)
@@ -294,6 +378,15 @@ static void purge_unmap_all(struct vmap_area *n)
 	purge_unmap_all(n->left);
 	host_unmap(n->va_start, va_size(n));
 	purge_unmap_all(n->right);
+}
+
+static void purge_free_frames_locked(struct vmap_area *n)
+{
+	if (!n)
+		return;
+	purge_free_frames_locked(n->left);
+	lazy_unmap_locked(n->va_start, n->va_end);
+	purge_free_frames_locked(n->right);
 }
 
 /* Post order: a node's links are read before it is reinserted. */
@@ -308,22 +401,37 @@ static void purge_merge_locked(struct vmap_area *n)
 }
 
 /*
- * purge_vmap_area_lazy(): unmap every lazily freed range and make it
- * reusable.  With wait = false it gives up if another purge is running
- * (that one will do the work); with wait = true it waits, then purges what
- * has been queued since.
+ * purge_vmap_area_lazy(): unmap lazily freed ranges, highest addresses
+ * first, until at most `keep` lazy pages are left (0: all of them), and
+ * make them reusable.  With wait = false it gives up if another purge is
+ * running (that one will do the work); with wait = true it waits, then
+ * purges what has been queued since.  Returns the frames freed.
  */
-static void purge_vmap_area_lazy(bool wait)
+static unsigned long purge_vmap_area_lazy(bool wait, unsigned long keep)
 {
 	if (wait)
 		pthread_mutex_lock(&vmst.purge_lock);
 	else if (pthread_mutex_trylock(&vmst.purge_lock) != 0)
-		return;
+		return 0;
 	pthread_mutex_lock(&vmst.lock);
-	struct vmap_area *root = vmst.purge_root;
-	vmst.purge_root = NULL;
+	struct vmap_area *root;
+	if (!keep) {
+		root = vmst.purge_root;
+		vmst.purge_root = NULL;
+		vmst.lazy_nr = 0;
+	} else {
+		root = NULL;
+		while (vmst.lazy_nr > keep && vmst.purge_root) {
+			struct vmap_area *top = vt_prev(vmst.purge_root, ~0UL);
+			vmst.purge_root = vt_remove(vmst.purge_root, top);
+			vmst.lazy_nr -= va_size(top) >> PAGE_SHIFT;
+			root = vt_insert(root, top);
+		}
+	}
+	unsigned long before = vmst.lazy_frames;
+	purge_free_frames_locked(root);
+	unsigned long freed = before - vmst.lazy_frames;
 	vmst.purging_root = root;
-	vmst.lazy_nr = 0;
 	pthread_mutex_unlock(&vmst.lock);
 	if (root) {
 		purge_unmap_all(root);
@@ -334,30 +442,62 @@ static void purge_vmap_area_lazy(bool wait)
 		pthread_mutex_unlock(&vmst.lock);
 	}
 	pthread_mutex_unlock(&vmst.purge_lock);
+	return freed;
+}
+
+/*
+ * The page allocator's reclaim hook (machine.pa.reclaim): give back every
+ * warm frame.  It may run inside an allocation made under vmap_area_lock
+ * or during a purge, so it only tries the locks.
+ */
+static unsigned long vmalloc_reclaim(void)
+{
+	if (!AO_load((AO_t *)&vmst.lazy_frames))
+		return 0;
+	if (pthread_mutex_trylock(&vmst.lock) != 0)
+		return 0;
+	pthread_mutex_unlock(&vmst.lock);
+	return purge_vmap_area_lazy(false, 0);
 }
 
 /*
  * Reserve an area of `size` bytes plus a guard page and create its page
  * tables; it enters the busy tree with `flags` (VM_UNINITIALIZED set).
- * When there is no room, purge the lazily freed ranges and try again once.
+ * A vmalloc area is taken from a warm lazy range when one fits (*warm set;
+ * the frames it adopts are its own now); else from the free tree.  When
+ * there is no room, purge the lazily freed ranges and try again once.
  */
 static struct vmap_area *get_area(unsigned long size, unsigned long align,
-				  unsigned int flags, const void *caller)
+				  unsigned int flags, const void *caller, bool *warm)
 {
-	struct vmap_area *va;
+	struct vmap_area *va = NULL;
 	pthread_mutex_lock(&vmst.lock);
-	for (int tries = 0; !(va = reserve_locked(size + PAGE_SIZE, align)); tries++) {
+	*warm = false;
+	if ((flags & VM_ALLOC) && vmst.purge_root &&
+	    (va = reserve_locked(&vmst.purge_root, size + PAGE_SIZE, align))) {
+		vmst.lazy_nr -= va_size(va) >> PAGE_SHIFT;
+		*warm = true;
+	}
+	for (int tries = 0; !va && !(va = reserve_locked(&vmst.free_root, size + PAGE_SIZE,
+							 align)); tries++) {
 		bool lazy = vmst.lazy_nr || vmst.purging_root;
 		pthread_mutex_unlock(&vmst.lock);
 		if (tries || !lazy)
 			return NULL;
-		purge_vmap_area_lazy(true);
+		purge_vmap_area_lazy(true, 0);
 		pthread_mutex_lock(&vmst.lock);
 	}
 	if (pgtable_populate_locked(va->va_start, size) != 0) {
-		release_unused_locked(va);
+		if (*warm)
+			queue_lazy_locked(va);      /* back as it was */
+		else
+			release_unused_locked(va);
 		pthread_mutex_unlock(&vmst.lock);
 		return NULL;
+	}
+	if (*warm) {
+		lazy_adopt_locked(va->va_start, size >> PAGE_SHIFT);
+		vmst.warm_hits++;
 	}
 	va->flags = flags | VM_UNINITIALIZED;
 	va->caller = caller;
@@ -404,18 +544,28 @@ static gfp_t frame_gfp(gfp_t gfp)
 
 /*
  * Back pages [from, to) of va with frames; no lock held (va is ours,
- * VM_UNINITIALIZED).  Returns the page index reached: `to` on success.
+ * VM_UNINITIALIZED).  A page that has a frame already (adopted from a warm
+ * lazy range, `warm`) keeps it.  Returns the page index reached: `to` on
+ * success.
  */
 static unsigned long alloc_frames(struct vmap_area *va, unsigned long from,
-				  unsigned long to, gfp_t gfp)
+				  unsigned long to, gfp_t gfp, bool warm)
 {
 	gfp_t g = frame_gfp(gfp);
-	bool try_order = vmst.memfd;
-	unsigned long i = from;
+	bool try_order = vmst.memfd && !warm;
+	unsigned long i = from, run = 0;    /* ptes left in pte's table */
+	AO_t *pte = NULL;
 	while (i < to) {
 		struct page *page = NULL;
 		unsigned long n = 1;
-		if (try_order && to - i >= (1UL << MEMFD_FRAME_ORDER)) {
+		if (!run)
+			pte = pgtable_pte_run(va->va_start + (i << PAGE_SHIFT), &run);
+		if (warm && AO_load(pte)) {
+			i++, pte++, run--;
+			continue;
+		}
+		if (try_order && to - i >= (1UL << MEMFD_FRAME_ORDER) &&
+		    run >= (1UL << MEMFD_FRAME_ORDER)) {
 			page = alloc_pages((g | __GFP_NORETRY) & ~__GFP_NOFAIL, MEMFD_FRAME_ORDER);
 			if (page) {
 				n = 1UL << MEMFD_FRAME_ORDER;
@@ -429,10 +579,9 @@ static unsigned long alloc_frames(struct vmap_area *va, unsigned long from,
 			page = alloc_page(g);
 		if (!page)
 			break;
-		for (unsigned long k = 0; k < n; k++, i++) {
+		for (unsigned long k = 0; k < n; k++, i++, pte++, run--) {
 			page_set_flag(page + k, PG_vmalloc);
-			AO_store_release(pgtable_pte(va->va_start + (i << PAGE_SHIFT)),
-					 (AO_t)(pfn_of(page + k) + 1));
+			AO_store_release(pte, (AO_t)(pfn_of(page + k) + 1));
 		}
 	}
 	return i;
@@ -459,12 +608,12 @@ static void area_ready(struct vmap_area *va, unsigned long nr_pages, unsigned lo
 		kmm_stat_add(NR_VMALLOC, (long)nr_pages);
 }
 
-/* Undo a failed get_area() + fill of `filled` pages. */
-static void area_abort(struct vmap_area *va, unsigned long filled, bool mapped)
+/* Undo a failed get_area() + fill of pages [0, nr): the frames go back. */
+static void area_abort(struct vmap_area *va, unsigned long nr, bool mapped)
 {
 	pthread_mutex_lock(&vmst.lock);
 	vmst.busy_root = vt_remove(vmst.busy_root, va);
-	unmap_pages_locked(va, 0, filled);
+	unmap_pages_locked(va, 0, nr);
 	if (mapped)
 		queue_lazy_locked(va);
 	else
@@ -497,14 +646,15 @@ static void *vmalloc_area(unsigned long size, unsigned long align, gfp_t gfp,
 		warn_vmalloc(gfp, "exceeds total pages", real);
 		return NULL;
 	}
-	struct vmap_area *va = get_area(size, align, VM_ALLOC, caller);
+	bool warm;
+	struct vmap_area *va = get_area(size, align, VM_ALLOC, caller, &warm);
 	if (!va) {
 		warn_vmalloc(gfp, "vm_struct allocation failed", real);
 		return NULL;
 	}
-	unsigned long got = alloc_frames(va, 0, nr, gfp);
+	unsigned long got = alloc_frames(va, 0, nr, gfp, warm);
 	if (got < nr) {
-		area_abort(va, got, false);
+		area_abort(va, nr, warm);
 		warn_vmalloc(gfp, "failed to allocate pages", real);
 		return NULL;
 	}
@@ -512,6 +662,14 @@ static void *vmalloc_area(unsigned long size, unsigned long align, gfp_t gfp,
 		area_abort(va, nr, true);
 		warn_vmalloc(gfp, "failed to map pages (vm.max_map_count?)", real);
 		return NULL;
+	}
+	if (warm) {
+		/* A warm range holds old bytes (and in memfd mode a new guard
+		 * page must fault again). */
+		if ((gfp & __GFP_ZERO) || machine.conf.init_on_alloc)
+			memset((void *)va->va_start, 0, size);
+		if (vmst.memfd)
+			host_unmap(va->va_start + size, PAGE_SIZE);
 	}
 	area_ready(va, nr, real);
 	return (void *)va->va_start;
@@ -528,7 +686,15 @@ static void free_area(const void *addr, const char *who)
 		va = vt_find(vmst.busy_root, a);
 		if (va && !(va->flags & VM_UNINITIALIZED)) {
 			vmst.busy_root = vt_remove(vmst.busy_root, va);
-			unmap_pages_locked(va, 0, va->nr_pages);
+			if (va->flags & VM_ALLOC) {
+				/* Warm: frames, ptes and host pages stay (see 4). */
+				vmst.lazy_frames += va->nr_pages;
+				kmm_stat_add(NR_VMALLOC, -(long)va->nr_pages);
+				if (machine.conf.init_on_free)
+					memset((void *)va->va_start, 0, va->nr_pages << PAGE_SHIFT);
+			} else {
+				unmap_pages_locked(va, 0, va->nr_pages);
+			}
 			purge = queue_lazy_locked(va);
 		} else {
 			va = NULL;
@@ -541,7 +707,7 @@ static void free_area(const void *addr, const char *who)
 		return;
 	}
 	if (purge)
-		purge_vmap_area_lazy(false);
+		purge_vmap_area_lazy(false, vmst.lazy_max / 2);
 }
 
 /* ------------------------------------------------------------------ */
@@ -606,7 +772,7 @@ KMM_EXPORT void vunmap(const void *addr)
 KMM_EXPORT void vm_unmap_aliases(void)
 {
 	kmm_ensure_booted();
-	purge_vmap_area_lazy(true);
+	purge_vmap_area_lazy(true, 0);
 }
 
 KMM_EXPORT struct page *vmalloc_to_page(const void *addr)
@@ -623,10 +789,27 @@ KMM_EXPORT unsigned long vmalloc_to_pfn(const void *addr)
 	return page ? pfn_of(page) : 0;
 }
 
+/* Take [next->va_start, end) out of the range `next` of *root. */
+static void take_front_locked(struct vmap_area **root, struct vmap_area *next,
+			      unsigned long end)
+{
+	*root = vt_remove(*root, next);
+	if (next->va_end == end) {
+		next->right = NULL;
+		pool_put_list_locked(next);
+	} else {
+		next->va_start = end;
+		*root = vt_insert(*root, next);
+	}
+}
+
 /*
- * vrealloc(): shrink in place (frames past the new end freed, the tail of
- * the range queued for lazy unmapping), grow in place when the range that
- * follows the area is free, else allocate, copy and free.
+ * vrealloc(): within the same pages, nothing moves; shrink in place (the
+ * new guard page's frame freed, the tail of the range queued as a warm
+ * lazy range with its frames); grow in place when the range that follows
+ * the area is free or lazy; else allocate, copy every mapped byte of the
+ * old area (not only the bytes last asked for: a malloc user may use all
+ * of get_vm_area_size()) and free.
  */
 KMM_EXPORT void *vrealloc(const void *p, size_t size, gfp_t gfp)
 {
@@ -658,64 +841,87 @@ KMM_EXPORT void *vrealloc(const void *p, size_t size, gfp_t gfp)
 		return NULL;
 	}
 	unsigned long old_nr = va->nr_pages, old_size = va->requested_size;
+	bool init = (gfp & __GFP_ZERO) || machine.conf.init_on_alloc ||
+		    machine.conf.init_on_free;
 
-	if (nr <= old_nr) {                 /* shrink in place */
+	if (nr <= old_nr) {
+		/* As the kernel: bytes given up are cleared when they may be
+		 * handed out again by a later grow. */
+		if (init && size < old_size)
+			memset((char *)p + size, 0, (old_size < new_size ? old_size : new_size) - size);
+		va->requested_size = size;
+		if (nr == old_nr) {
+			pthread_mutex_unlock(&vmst.lock);
+			return (void *)p;
+		}
 		unsigned long guard = a + new_size, tail = guard + PAGE_SIZE;
 		unsigned long old_end = va->va_end;
-		bool queued = false, purge = false;
-		unmap_pages_locked(va, nr, old_nr);
+		bool purge = false;
 		va->nr_pages = nr;
-		va->requested_size = size;
 		if (tail < old_end && pool_reserve_locked(1)) {
 			struct vmap_area *t = pool_get_locked();
+			unsigned long kept = old_nr - nr - 1;
 			t->va_start = tail;
 			t->va_end = old_end;
+			unmap_pages_locked(va, nr, nr + 1);     /* the guard's frame */
+			kmm_stat_add(NR_VMALLOC, -(long)kept);
+			vmst.lazy_frames += kept;
+			if (machine.conf.init_on_free)
+				memset((void *)tail, 0, kept << PAGE_SHIFT);
 			busy_set_end_locked(va, tail);
 			purge = queue_lazy_locked(t);
-			queued = true;
+			pthread_mutex_unlock(&vmst.lock);
+			if (vmst.memfd)
+				host_unmap(guard, PAGE_SIZE);
+		} else {
+			unmap_pages_locked(va, nr, old_nr);
+			pthread_mutex_unlock(&vmst.lock);
+			/* The new guard page and the slack after it must not keep
+			 * pointing at freed frames. */
+			host_unmap(guard, old_end - guard);
 		}
-		pthread_mutex_unlock(&vmst.lock);
-		/* The new guard page (and any tail kept as slack) must not keep
-		 * pointing at freed frames. */
-		host_unmap(guard, (queued ? tail : old_end) - guard);
 		if (purge)
-			purge_vmap_area_lazy(false);
+			purge_vmap_area_lazy(false, vmst.lazy_max / 2);
 		return (void *)p;
 	}
 
 	unsigned long need_end = a + new_size + PAGE_SIZE;
-	if (va->va_end < need_end) {        /* grow into the following free range */
-		struct vmap_area *next = vt_find(vmst.free_root, va->va_end);
-		if (!next || next->va_end < need_end || !pool_reserve_locked(1)) {
-			pthread_mutex_unlock(&vmst.lock);
-			goto move;
-		}
-		vmst.free_root = vt_remove(vmst.free_root, next);
-		if (next->va_end == need_end) {
-			struct vmap_area *spare = next;
-			spare->right = NULL;
-			pool_put_list_locked(spare);
-		} else {
-			next->va_start = need_end;
-			vmst.free_root = vt_insert(vmst.free_root, next);
-		}
-		busy_set_end_locked(va, need_end);
-	}
+	bool warm = false;
 	if (pgtable_populate_locked(a + (old_nr << PAGE_SHIFT), (nr - old_nr) << PAGE_SHIFT)) {
 		pthread_mutex_unlock(&vmst.lock);
 		warn_vmalloc(gfp, "page table allocation failed", size);
 		return NULL;
 	}
+	if (va->va_end < need_end) {        /* grow into the following range */
+		struct vmap_area **root = &vmst.free_root;
+		struct vmap_area *next = vt_find(vmst.free_root, va->va_end);
+		if (!next) {
+			root = &vmst.purge_root;
+			next = vt_find(vmst.purge_root, va->va_end);
+			warm = next != NULL;
+		}
+		if (!next || next->va_end < need_end || !pool_reserve_locked(1)) {
+			pthread_mutex_unlock(&vmst.lock);
+			goto move;
+		}
+		unsigned long from = va->va_end;
+		take_front_locked(root, next, need_end);
+		busy_set_end_locked(va, need_end);
+		if (warm) {
+			vmst.lazy_nr -= (need_end - from) >> PAGE_SHIFT;
+			lazy_adopt_locked(from, (need_end - PAGE_SIZE - from) >> PAGE_SHIFT);
+		}
+	}
 	va->flags |= VM_UNINITIALIZED;
 	pthread_mutex_unlock(&vmst.lock);
 
-	unsigned long got = alloc_frames(va, old_nr, nr, gfp);
+	unsigned long got = alloc_frames(va, old_nr, nr, gfp, warm);
 	int err = got < nr ? -ENOMEM : 0;
 	if (!err && vmst.memfd)
 		err = host_map_frames(a + (old_nr << PAGE_SHIFT), nr - old_nr);
 	if (err) {
 		pthread_mutex_lock(&vmst.lock);
-		unmap_pages_locked(va, old_nr, got);
+		unmap_pages_locked(va, old_nr, nr);
 		va->flags &= ~VM_UNINITIALIZED;
 		pthread_mutex_unlock(&vmst.lock);
 		if (vmst.memfd)
@@ -723,8 +929,12 @@ KMM_EXPORT void *vrealloc(const void *p, size_t size, gfp_t gfp)
 		warn_vmalloc(gfp, "failed to allocate pages", size);
 		return NULL;
 	}
+	if (warm && vmst.memfd)
+		host_unmap(need_end - PAGE_SIZE, PAGE_SIZE);
 	if (gfp & __GFP_ZERO)
 		memset((char *)p + old_size, 0, new_size - old_size);
+	else if (warm && machine.conf.init_on_alloc)
+		memset((char *)p + (old_nr << PAGE_SHIFT), 0, (nr - old_nr) << PAGE_SHIFT);
 	pthread_mutex_lock(&vmst.lock);
 	va->nr_pages = nr;
 	va->requested_size = size;
@@ -737,7 +947,8 @@ move:;
 	void *n = vmalloc_area(size, PAGE_SIZE, gfp, caller);
 	if (!n)
 		return NULL;
-	memcpy(n, p, old_size < size ? old_size : size);
+	unsigned long old_bytes = old_nr << PAGE_SHIFT;
+	memcpy(n, p, old_bytes < size ? old_bytes : size);
 	vfree(p);
 	return n;
 }
@@ -759,8 +970,9 @@ KMM_EXPORT void *vmap(struct page **pages, unsigned int count, unsigned long fla
 		}
 	}
 	unsigned long size = (unsigned long)count << PAGE_SHIFT;
+	bool warm;
 	struct vmap_area *va = get_area(size, PAGE_SIZE,
-					(unsigned int)(VM_MAP | (flags & VM_USERMAP)), caller);
+					(unsigned int)(VM_MAP | (flags & VM_USERMAP)), caller, &warm);
 	if (!va)
 		return NULL;
 	for (unsigned int i = 0; i < count; i++)
@@ -1020,10 +1232,15 @@ static bool check_free_adjacent(struct vmap_area *va, void *arg)
 
 static int check_pte(unsigned long addr, unsigned long pfn, void *arg)
 {
-	(void)arg;
+	unsigned long *lazy_ptes = arg;
 	struct vmap_area *va = vt_find_containing(vmst.busy_root, addr);
 	if (va && (va->flags & VM_UNINITIALIZED))
 		return 0;
+	if (!va && (vt_find_containing(vmst.purge_root, addr) ||
+		    vt_find_containing(vmst.purging_root, addr))) {
+		(*lazy_ptes)++;                 /* a warm frame of a lazy range */
+		return 0;
+	}
 	if (!va || addr >= va->va_start + (va->nr_pages << PAGE_SHIFT)) {
 		kmm_printk("vmalloc: check: pte %#lx -> pfn %#lx outside any mapped page\n",
 			   addr, pfn);
@@ -1082,13 +1299,20 @@ int vmalloc_check(void)
 	vt_walk(vmst.purging_root, check_lazy, &c);
 	c.against = vmst.purging_root;
 	vt_walk(vmst.purge_root, check_lazy, &c);
-	c.problems += pgtable_walk(check_pte, NULL);
+	unsigned long lazy_ptes = 0;
+	c.problems += pgtable_walk(check_pte, &lazy_ptes);
+	if (lazy_ptes != vmst.lazy_frames) {
+		kmm_printk("vmalloc: check: %lu ptes in lazy ranges, lazy_frames %lu\n",
+			   lazy_ptes, vmst.lazy_frames);
+		c.problems++;
+	}
 	if (!c.uninit) {
 		unsigned long stat = (unsigned long)AO_load(&machine.stat[NR_VMALLOC]);
 		unsigned long flagged = count_vmalloc_frames();
-		if (stat != c.vmalloc_pages || flagged != c.vmalloc_pages) {
+		if (stat != c.vmalloc_pages || flagged != c.vmalloc_pages + vmst.lazy_frames) {
 			kmm_printk("vmalloc: check: %lu pages in vmalloc areas, nr_vmalloc %lu, "
-				   "%lu frames marked PG_vmalloc\n", c.vmalloc_pages, stat, flagged);
+				   "%lu frames marked PG_vmalloc, %lu warm in lazy ranges\n",
+				   c.vmalloc_pages, stat, flagged, vmst.lazy_frames);
 			c.problems++;
 		}
 	}
@@ -1129,6 +1353,10 @@ int vmalloc_init(void)
 	vmst.lazy_max = (LAZY_MAX_BYTES >> PAGE_SHIFT) * fls;
 	if (vmst.lazy_max > (size >> PAGE_SHIFT) / 8)
 		vmst.lazy_max = (size >> PAGE_SHIFT) / 8;
+	/* Warm lazy ranges hold frames: at most an eighth of memory. */
+	if (vmst.lazy_max > machine.mem.max_pfn / 8)
+		vmst.lazy_max = machine.mem.max_pfn / 8;
+	machine.pa.reclaim = vmalloc_reclaim;
 
 	/* The first free range needs no frame: boot allocates nothing here
 	 * (an injected allocation failure at boot must not break vmalloc). */

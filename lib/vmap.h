@@ -79,6 +79,9 @@ int pgtable_init(unsigned long start, unsigned long size);
 int pgtable_populate_locked(unsigned long addr, unsigned long size);
 /* The pte of addr, or NULL when its table does not exist. */
 AO_t *pgtable_pte(unsigned long addr);
+/* The pte of addr, as pgtable_pte(), and in *n how many ptes follow it in
+ * the same table (itself included): a run of pages walks the array. */
+AO_t *pgtable_pte_run(unsigned long addr, unsigned long *n);
 /* Frames used by the tables. */
 unsigned long pgtable_nr_pages(void);
 /* Call fn for every present pte, in address order: problems returned. */

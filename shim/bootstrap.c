@@ -166,12 +166,8 @@ static void apply_setting(const char *piece, size_t len)
 		}
 		expect = "expected 0 (never) or a size from 1M up, such as 1G";
 	} else if (word_is(piece, name_len, "malloc.large_cache")) {
-		unsigned long v;
-		if (eq && parse_size(val, val_len, &v) && v <= (1UL << 40)) {
-			shim.large_cache = v;
-			return;
-		}
-		expect = "expected a size, such as 32M (0: no cache)";
+		expect = "no longer a setting (freed large blocks stay warm in "
+			 "vmalloc's lazy ranges)";
 	} else if (word_is(piece, name_len, "malloc.classes")) {
 		if (eq && word_is(val, val_len, "fine")) {
 			shim.fine_classes = true;
@@ -227,7 +223,6 @@ static void boot_locked(void)
 	shim.fine_classes = true;
 	shim.slab_max = slab_max;
 	shim.glibc_above = SHIM_GLIBC_ABOVE_DEFAULT;
-	shim.large_cache = SHIM_LARGE_CACHE_DEFAULT;
 	parse_conf(getenv("KMM_CONF"));
 	slab_max = (shim.slab_max + SHIM_ALIGN - 1) & ~(size_t)(SHIM_ALIGN - 1);
 	shim.slab_max = 0;              /* stays 0 until the classes exist */
@@ -239,8 +234,6 @@ static void boot_locked(void)
 		shim.disabled = true;
 		return;
 	}
-	/* After libkmm's: its prepare handler runs after ours (large.c). */
-	shim_large_init();
 	/* May allocate: served by glibc, we are still booting. */
 	shim.libc_usable_size = (size_t (*)(void *))dlsym(RTLD_NEXT, "malloc_usable_size");
 	if (shim.verbose)

@@ -315,10 +315,6 @@ static noinline void owner_of(const void *p, const char *func, struct owner *o)
 		    find_vm_area((const char *)p - PAGE_SIZE) == area)
 			shim_fatal("%s: invalid pointer %p (not the start of a vmalloc "
 				   "area)\n", func, p);
-		/* Freed, kept by the large cache (large.c): still an area. */
-		if (((const uintptr_t *)p)[0] == shim_tag(p))
-			shim_fatal("%s: invalid pointer %p (not in a live vmalloc area: "
-				   "freed already?)\n", func, p);
 		o->kind = OWN_VMALLOC;
 		o->usable = get_vm_area_size(area);
 		return;
@@ -336,8 +332,7 @@ static void free_owned(void *p, const struct owner *o)
 		kmem_cache_free(o->cls->cache, p);
 		break;
 	case OWN_VMALLOC:
-		if (!shim_large_put(p, o->usable))
-			vfree(p);
+		vfree(p);
 		break;
 	case OWN_GLIBC:
 		__libc_free(p);
@@ -369,13 +364,8 @@ static void *large_alloc(size_t n, gfp_t extra)
 		return enomem();
 	if (unlikely(shim.glibc_above && n > shim.glibc_above))
 		return extra & __GFP_ZERO ? __libc_calloc(1, n) : __libc_malloc(n);
-	size_t usable;
-	p = shim_large_get(n, &usable);
-	if (p) {
-		if (extra & __GFP_ZERO)
-			memset(p, 0, n);
-		return p;
-	}
+	/* vmalloc clears a reused (warm) range for __GFP_ZERO itself; a
+	 * fresh one reads as zeroes already. */
 	p = __vmalloc(n, GFP_MALLOC_LARGE | extra);
 	return p ? p : enomem();
 }
@@ -670,7 +660,7 @@ SHIM_EXPORT int malloc_trim(size_t pad)
 	if (!shim_boot_slow())
 		return 0;
 	unsigned long before = nr_free_pages();
-	shim_large_flush();
+	vm_unmap_aliases();             /* the warm lazy vmalloc ranges */
 	for (unsigned int i = 0; i < shim.nr_classes; i++)
 		kmem_cache_shrink(shim.classes[i].cache);
 	drain_all_pages(NULL);
@@ -684,7 +674,6 @@ SHIM_EXPORT void malloc_stats(void)
 	fflush(stdout);
 	fprintf(stderr, "--- libkmm-malloc statistics (pid %d) ---\n", (int)getpid());
 	kmm_show_stats(stderr);        /* buddyinfo slabinfo vmallocinfo meminfo vmstat */
-	shim_large_show(stderr);
 }
 
 SHIM_EXPORT struct mallinfo2 mallinfo2(void)

@@ -18,6 +18,13 @@
  *                                that the rounding waste stays under 25%.
  *   larger                       vmalloc (__vmalloc with __GFP_NOWARN);
  *                                realloc grows and shrinks it with vrealloc().
+ *                                A freed block stays warm in vmalloc's lazy
+ *                                ranges (frames, ptes and host pages kept)
+ *                                and the next large malloc reuses it without
+ *                                a page fault: lib/vmalloc.c, section 4.  Its
+ *                                usable size is its mapped pages
+ *                                (get_vm_area_size), and vrealloc keeps all
+ *                                of them; nothing is stored in freed memory.
  *   alignment > PAGE_SIZE        a class whose objects are aligned, else an
  *                                aligned vmalloc area (__vmalloc_node): the
  *                                alignment costs address space, not frames.
@@ -109,8 +116,6 @@
  *                            under vmalloc that was 60 MB of struct pages
  *                            and page tables (1.44x jemalloc's RSS).
  *                            glibc's mmap'ed block is demand paged.
- *   malloc.large_cache=SIZE  bytes of freed vmalloc blocks kept for reuse
- *                            (default 32M; 0: off); see large.c.
  *   malloc.classes=fine|kmalloc
  *                            fine (default): the extra size classes above;
  *                            kmalloc: the kmalloc caches only (power-of-two
@@ -150,7 +155,6 @@
 #define SHIM_SLAB_DEFAULT (64u << 10)
 #define SHIM_GLIBC_ABOVE_DEFAULT (1UL << 30)
 #define SHIM_MAX_CLASSES 64
-#define SHIM_LARGE_CACHE_DEFAULT (32UL << 20)
 
 
 /* One size class: a cache and the arithmetic to validate object starts. */
@@ -199,7 +203,6 @@ struct shim_state {
 	size_t dm_size;                /* its bytes with an address (lowmem) */
 	struct page *mem_map;          /* pfn_to_page(0) */
 	size_t glibc_above;            /* malloc.glibc_above: 0 = never */
-	size_t large_cache;            /* malloc.large_cache: 0 = off */
 	size_t (*libc_usable_size)(void *);
 	bool fine_classes;             /* malloc.classes=fine */
 	bool verbose;                  /* KMM_CONF has verbose */
@@ -224,16 +227,6 @@ bool shim_boot_slow(void);
 __attribute__((noreturn, format(printf, 1, 2)))
 void shim_fatal(const char *fmt, ...);
 void shim_message(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* large.c: the cache of freed vmalloc blocks. */
-void shim_large_init(void);
-/* A cached block of usable size n .. n + 25 % (*usable set), or NULL. */
-void *shim_large_get(size_t n, size_t *usable);
-/* Cache the live vmalloc block p (tagged freed); false: vfree it yourself. */
-bool shim_large_put(void *p, size_t usable);
-/* Give every cached block back; returns the bytes released. */
-size_t shim_large_flush(void);
-/* One line on f: blocks and bytes cached, hits and misses. */
-void shim_large_show(FILE *f);
 /* Build the class table for requests up to *slab_max (lowered to the
  * largest class); 0, or -1 when libkmm cannot create caches. */
 int shim_classes_init(size_t *slab_max);

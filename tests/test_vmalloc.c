@@ -103,6 +103,8 @@ START_TEST(test_sizes_1_to_64m)
 		ck_assert_uint_eq(p[size - 1], 0x5a);
 		ck_assert_kmm_clean();
 		vfree(p);
+		ck_assert_ptr_null(find_vm_area(p));        /* no longer busy */
+		vm_unmap_aliases();                          /* warm frames back */
 		ck_assert_ptr_null(vmalloc_to_page(p));
 	}
 	ck_assert_uint_eq(free_and_overhead(), before);
@@ -128,8 +130,20 @@ START_TEST(test_vzalloc_and_counters)
 	ck_assert_uint_eq(meminfo_kb("VmallocUsed:") - used0, 1024);
 	ck_assert_uint_ge(meminfo_kb("PageTables:"), 4);
 	ck_assert_uint_eq(before - free_and_overhead(), 256);
+	/* Dirty it again and free it: the range stays warm (frames kept), and
+	 * the next vzalloc that reuses it is cleared all the same. */
+	memset(z, 0xee, 1 << 20);
 	vfree(z);
 	ck_assert_uint_eq(meminfo_kb("VmallocUsed:"), used0);
+	ck_assert_uint_eq(before - free_and_overhead(), 256);
+	ck_assert_kmm_clean();
+	unsigned char *w = vzalloc(1 << 20);
+	ck_assert_ptr_eq(w, z);
+	for (unsigned long i = 0; i < (1 << 20); i++)
+		ck_assert_msg(w[i] == 0, "warm vzalloc byte %lu = %#x", i, w[i]);
+	ck_assert_uint_eq(before - free_and_overhead(), 256);
+	vfree(w);
+	vm_unmap_aliases();
 	ck_assert_uint_eq(free_and_overhead(), before);
 	ck_assert_kmm_clean();
 }
@@ -157,11 +171,12 @@ START_TEST(test_bad_calls)
 END_TEST
 
 /*
- * First fit, lowest address, guard pages, lazy reuse:
+ * First fit, lowest address, guard pages, warm lazy reuse:
  *
- *   a b c       [a][g][b .. ][g][c][g][ free ....
- *   vfree(b)    [a][g][ lazy ][c][g][ free ....   b's range is not reused
- *   purge       [a][g][ free ][c][g][ free ....   now it is
+ *   a b c       [a][g][b0 b1 b2 b3][g][c][g][ free ....
+ *   vfree(b)    [a][g][ lazy, b0..b3 still mapped ][c][g][ free ....
+ *   vmalloc(1)  [a][g][d=b0][g: b1's frame freed][lazy b2 b3 g][c][g] ...
+ *   purge       [a][g][d][g][ free ....... ][c][g][ free ....
  */
 START_TEST(test_placement_and_lazy_purge)
 {
@@ -169,14 +184,25 @@ START_TEST(test_placement_and_lazy_purge)
 	char *a = vmalloc(PAGE_SIZE), *b = vmalloc(4 * PAGE_SIZE), *c = vmalloc(PAGE_SIZE);
 	ck_assert_ptr_eq(b, a + 2 * PAGE_SIZE);
 	ck_assert_ptr_eq(c, b + 5 * PAGE_SIZE);
+	struct page *b0 = vmalloc_to_page(b), *b2 = vmalloc_to_page(b + 2 * PAGE_SIZE);
+	strcpy(b, "warm");
 	vfree(b);
 	ck_assert_uint_eq(vmalloc_lazy_pages(), 5);
+	ck_assert_ptr_eq(vmalloc_to_page(b), b0);      /* warm: still mapped */
+	ck_assert_kmm_clean();
 	char *d = vmalloc(PAGE_SIZE);
-	ck_assert_ptr_eq(d, c + 2 * PAGE_SIZE);       /* lazy range not reused yet */
+	ck_assert_ptr_eq(d, b);                        /* the lazy range, reused */
+	ck_assert_ptr_eq(vmalloc_to_page(d), b0);      /* with its frame */
+	ck_assert_str_eq(d, "warm");                   /* and its bytes */
+	ck_assert_ptr_null(vmalloc_to_page(d + PAGE_SIZE));    /* guard */
+	ck_assert_ptr_eq(vmalloc_to_page(b + 2 * PAGE_SIZE), b2);
+	ck_assert_uint_eq(vmalloc_lazy_pages(), 3);
+	ck_assert_kmm_clean();
 	vm_unmap_aliases();
 	ck_assert_uint_eq(vmalloc_lazy_pages(), 0);
+	ck_assert_ptr_null(vmalloc_to_page(b + 2 * PAGE_SIZE));
 	char *e = vmalloc(2 * PAGE_SIZE);
-	ck_assert_ptr_eq(e, b);                        /* lowest fit */
+	ck_assert_ptr_eq(e, d + 2 * PAGE_SIZE);        /* lowest fit */
 	struct vmap_area *va = find_vmap_area((unsigned long)e + PAGE_SIZE);
 	ck_assert_ptr_nonnull(va);
 	ck_assert_uint_eq(va->va_start, (unsigned long)e);
@@ -273,12 +299,17 @@ START_TEST(test_vrealloc_both_ways)
 	ck_assert_ptr_ne(r, q);
 	for (unsigned long i = 0; i < 4 * PAGE_SIZE; i++)
 		ck_assert_uint_eq(r[i], (unsigned char)i);
-	ck_assert_ptr_null(vmalloc_to_page(q));       /* old one freed */
+	ck_assert_ptr_null(find_vm_area(q));          /* old one freed */
+	vm_unmap_aliases();
+	ck_assert_ptr_null(vmalloc_to_page(q));       /* and purged */
 
-	/* Shrink in place: frames past the new end come back at once. */
+	/* Shrink in place: frames past the new end go lazy with their range,
+	 * and come back at the purge. */
 	unsigned long free_big = nr_free_pages();
 	unsigned char *s = vrealloc(r, 2 * PAGE_SIZE + 1, GFP_KERNEL);
 	ck_assert_ptr_eq(s, r);
+	ck_assert_kmm_clean();
+	vm_unmap_aliases();
 	ck_assert_uint_ge(nr_free_pages(), free_big + 61);
 	ck_assert_ptr_nonnull(vmalloc_to_page(s + 2 * PAGE_SIZE));
 	ck_assert_ptr_null(vmalloc_to_page(s + 3 * PAGE_SIZE));
@@ -290,6 +321,7 @@ START_TEST(test_vrealloc_both_ways)
 	ck_assert_ptr_eq(vrealloc(s, 8 * PAGE_SIZE, GFP_KERNEL), s);
 	ck_assert_ptr_null(vrealloc(s, 0, GFP_KERNEL));   /* frees */
 	vfree(blocker);
+	vm_unmap_aliases();
 	ck_assert_uint_eq(free_and_overhead(), before);
 	ck_assert_kmm_clean();
 }
@@ -524,6 +556,9 @@ static void fork_case(bool shared)
 		char *q = vmalloc(PAGE_SIZE);           /* the child can allocate */
 		ok = ok && q && kmm_check() == 0;
 		vfree(q);
+		/* memfd: the page tables are frames too, shared with the
+		 * parent; leave them as they were found. */
+		vm_unmap_aliases();
 		_exit(ok ? 0 : 1);
 	}
 	int status;
@@ -609,6 +644,79 @@ START_TEST(test_check_detects_corruption)
 }
 END_TEST
 
+/*
+ * Warm reuse keeps every usable byte: a move copies all mapped pages (not
+ * only the bytes last asked for), growth into a lazy neighbour adopts its
+ * frames, and a reused range is never confused with a fresh one.
+ *
+ *   p q         [p: 3 pages][g][q: 2 pages][g][ free
+ *   vfree(q)    [p][g][ lazy, q's frames ][ free
+ *   grow p      [p: 3 pages + q's range ....][g][ free     in place
+ */
+START_TEST(test_warm_reuse_keeps_usable_bytes)
+{
+	kmm_test_boot("mem=64M");
+	unsigned long before = free_and_overhead();
+	/* Ask for 100 bytes, use the whole page: a move keeps it all. */
+	unsigned char *a = vmalloc(100);
+	ck_assert_uint_eq(get_vm_area_size(find_vm_area(a)), PAGE_SIZE);
+	memset(a, 0xa5, PAGE_SIZE);
+	unsigned char *blocker = vmalloc(PAGE_SIZE);
+	ck_assert_ptr_eq(blocker, a + 2 * PAGE_SIZE);
+	unsigned char *b = vrealloc(a, 3 * PAGE_SIZE, GFP_KERNEL);
+	ck_assert_ptr_ne(b, a);
+	for (unsigned long i = 0; i < PAGE_SIZE; i++)
+		ck_assert_msg(b[i] == 0xa5, "byte %lu of the usable size lost", i);
+	for (unsigned long i = 0; i < 3 * PAGE_SIZE; i++)
+		b[i] = (unsigned char)(i * 13);
+	unsigned char *q = vmalloc(2 * PAGE_SIZE);
+	ck_assert_ptr_eq(q, b + 4 * PAGE_SIZE);
+	struct page *q0 = vmalloc_to_page(q);
+	vfree(q);
+	unsigned char *c = vrealloc(b, 6 * PAGE_SIZE, GFP_KERNEL);
+	ck_assert_ptr_eq(c, b);                          /* into q's lazy range */
+	ck_assert_ptr_eq(vmalloc_to_page(c + 4 * PAGE_SIZE), q0);
+	ck_assert_ptr_null(vmalloc_to_page(c + 6 * PAGE_SIZE));   /* guard */
+	for (unsigned long i = 0; i < 3 * PAGE_SIZE; i++)
+		ck_assert_uint_eq(c[i], (unsigned char)(i * 13));
+	memset(c + 3 * PAGE_SIZE, 0x11, 3 * PAGE_SIZE);
+	ck_assert_kmm_clean();
+	vfree(c);
+	vfree(blocker);
+	ck_assert_all_returned(before);
+}
+END_TEST
+
+/* Warm frames are not lost to the rest of the machine: an allocation that
+ * would fail gets them back through the page allocator's reclaim hook. */
+START_TEST(test_warm_frames_reclaimed_under_pressure)
+{
+	kmm_test_boot("mem=64M");
+	void *v = vmalloc(4UL << 20);
+	ck_assert_ptr_nonnull(v);
+	memset(v, 1, 4UL << 20);
+	vfree(v);
+	ck_assert_uint_ge(vmalloc_lazy_pages(), 1024);
+	/* Take every frame the page allocator has. */
+	struct page *list = NULL;
+	unsigned long got = 0;
+	struct page *pg;
+	while ((pg = alloc_pages(GFP_KERNEL | __GFP_NOWARN, 0))) {
+		*(struct page **)page_address(pg) = list;
+		list = pg;
+		got++;
+	}
+	ck_assert_uint_eq(vmalloc_lazy_pages(), 0);      /* purged on the way */
+	ck_assert_uint_gt(got, 1024);
+	while (list) {
+		struct page *next = *(struct page **)page_address(list);
+		__free_page(list);
+		list = next;
+	}
+	ck_assert_kmm_clean();
+}
+END_TEST
+
 static Suite *vmalloc_suite(void)
 {
 	Suite *s = suite_create("vmalloc");
@@ -621,6 +729,8 @@ static Suite *vmalloc_suite(void)
 	tcase_add_test(tc, test_100k_cycles_no_leak);
 	tcase_add_test(tc, test_64m_with_fragmented_memory);
 	tcase_add_loop_test(tc, test_vrealloc_both_ways, 0, 2);
+	tcase_add_test(tc, test_warm_reuse_keeps_usable_bytes);
+	tcase_add_test(tc, test_warm_frames_reclaimed_under_pressure);
 	tcase_add_test(tc, test_vmallocinfo_format);
 	tcase_add_test(tc, test_check_detects_corruption);
 	suite_add_tcase(s, tc);

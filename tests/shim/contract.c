@@ -462,10 +462,10 @@ END_TEST
 /* ------------------------------------------------------------------ */
 /* Death scenarios, also checked for their message by contract.sh      */
 
-START_TEST(large_cache_reuse)
+START_TEST(large_reuse)
 {
-	/* A freed large block is reused by the next malloc that fits (up to
-	 * 25 % bigger), with its real usable size; calloc zeroes it. */
+	/* A freed large block stays warm and is reused by the next malloc
+	 * that fits, with its real usable size; calloc zeroes it. */
 	unsigned char *p = malloc(300 << 10);
 	ck_assert_ptr_nonnull(p);
 	size_t u = malloc_usable_size(p);
@@ -595,7 +595,7 @@ int main(int argc, char **argv)
 	tcase_add_test(tc, calloc_zeroes);
 	tcase_add_test(tc, realloc_grow_shrink_keep_contents);
 	tcase_add_test(tc, realloc_large_in_place_growth);
-	tcase_add_test(tc, large_cache_reuse);
+	tcase_add_test(tc, large_reuse);
 	tcase_add_test(tc, posix_memalign_every_alignment);
 	tcase_add_test(tc, aligned_alloc_memalign_valloc_pvalloc);
 	tcase_add_test(tc, glibc_pointer_handoff);

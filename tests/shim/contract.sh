@@ -10,9 +10,9 @@ KMM_CONF="slub_debug=FZP" "$KMM_RUN" "$prog" || fail "contract suite under slub_
 # And with the kmalloc caches only, and a small slab_max.
 KMM_CONF="malloc.classes=kmalloc malloc.slab_max=4k" "$KMM_RUN" "$prog" ||
 	fail "contract suite under malloc.classes=kmalloc malloc.slab_max=4k"
-# Without the large cache, and with a tiny one (evictions on every free).
-KMM_CONF="malloc.large_cache=0" "$KMM_RUN" "$prog" || fail "contract suite under malloc.large_cache=0"
-KMM_CONF="malloc.large_cache=1M" "$KMM_RUN" "$prog" || fail "contract suite under malloc.large_cache=1M"
+# With memory cleared on allocation and on free (warm large blocks too).
+KMM_CONF="init_on_alloc=1 init_on_free=1" "$KMM_RUN" "$prog" ||
+	fail "contract suite under init_on_alloc=1 init_on_free=1"
 
 # expect_death SCENARIO EXTENDED-REGEX
 expect_death() {
@@ -31,7 +31,6 @@ expect_death double-free-large "^free\(\): invalid pointer $P \(not in a live vm
 expect_death double-free-reused "^free\(\): invalid pointer $P \(not in a live vmalloc area: freed already\?\)$"
 expect_death realloc-freed-large "^realloc\(\): invalid pointer $P \(not in a live vmalloc area: freed already\?\)$"
 expect_death usable-freed-large "^malloc_usable_size\(\): invalid pointer $P \(not in a live vmalloc area: freed already\?\)$"
-(KMM_CONF=malloc.large_cache=0; export KMM_CONF; expect_death double-free-large "^free\(\): invalid pointer $P \(not in a live vmalloc area: freed already\?\)$") || exit 1
 expect_death interior-large "^free\(\): invalid pointer $P \(not the start of a vmalloc area\)$"
 expect_death double-free-aligned "^free\(\): invalid pointer $P \(not in a live vmalloc area: freed already\?\)$"
 expect_death free-frame "^free\(\): invalid pointer $P \(in a free page frame, pfn $P: freed already\?\)$"
