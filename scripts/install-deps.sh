@@ -11,7 +11,7 @@ set -eu
 PACKAGES="build-essential autoconf automake libtool pkg-config check
 libatomic-ops-dev libjemalloc-dev libjemalloc2 valgrind linux-perf clang
 libclang-rt-14-dev
-mandoc python3 sqlite3 git gcc g++ make coreutils time"
+mandoc python3 libpython3.11-testsuite sqlite3 git gcc g++ make coreutils time"
 
 # bench/run-bench.sh: tcmalloc and mimalloc to compare with, redis-server
 # and redis-benchmark (redis-tools) as a real workload, gnuplot for charts.
