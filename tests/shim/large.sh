@@ -38,4 +38,5 @@ run "init_on_free=1 init_on_alloc=1" -s 4 -n 600
 run "" -t 3 -n 600 -f 100 -s 5
 run "" -u
 run "init_on_free=1" -u -s 6
+run "phys=memfd" -u -s 7
 echo "large: ok"

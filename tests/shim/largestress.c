@@ -52,6 +52,7 @@
 #define SLOTS 16
 #define PAGE 4096UL
 #define BOUNDARY (64UL << 10)          /* malloc.slab_max's default */
+#define SLAB_MAX_MAX (128UL << 10)     /* and its largest setting */
 #define CHILD_STEPS 24
 
 typedef uint64_t __attribute__((may_alias)) word_t;
@@ -561,7 +562,9 @@ static int uaf(struct thr *t, long rounds)
 			} else {
 				resize(t, b, oldu * 2 + PAGE <= max_size ? oldu * 2 + PAGE
 					   : sizes[k], 0);
-				if (b->p != old) {
+				/* Large blocks only: a freed slab object holds the
+				 * slab's free pointer, which hardening checks. */
+				if (b->p != old && oldu > SLAB_MAX_MAX) {
 					attack(t, old, oldu, (int)((r + 1) % 3));
 					t->ops[5]++;
 				}
