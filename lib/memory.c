@@ -187,7 +187,7 @@ bool memory_online_section(struct zone *zone)
  * costs one more trip to memory_online_section(), which rechecks. */
 bool memory_zone_has_offline(const struct zone *zone)
 {
-	return READ_ONCE(zone->managed_pages) < zone->present_pages;
+	return READ_ONCE(zone->managed_pages) < zone->spanned_pages;
 }
 
 void memory_release_range(unsigned long pfn, unsigned long nr_pages)

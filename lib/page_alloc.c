@@ -32,6 +32,29 @@
  * Both paths count: pgalloc_* in vmstat for successes, the failure count
  * in allocstall_fail.
  *
+ * ACCOUNTING (the kernel's definitions)
+ *
+ *   spanned    the zone's PFN range, from mem= and lowmem=, fixed at boot.
+ *   present    frames of the zone's sections that are online: memory not
+ *              online yet is shown as the kernel shows memory not yet
+ *              hot-added, spanned but neither present nor managed.
+ *   managed    frames handed to the buddy allocator; equal to present
+ *              (libkmm reserves no frames at boot).
+ *   free       NR_FREE_PAGES: frames on the buddy free lists, the sum of
+ *              free_area[o].nr_free << o (zone->nr_free_pages).  Frames on
+ *              the per-CPU lists and stacks are not free: as in the
+ *              kernel's rmqueue_bulk(), they leave the count when a list
+ *              is refilled and come back when it is drained.  Nor are
+ *              frames isolated while they are given back to the host.
+ * nr_free_pages(), zoneinfo's "pages free" and nr_free_pages, meminfo's
+ * MemFree and vmstat's nr_free_pages all read zone_free_frames(), and
+ * kmm_check() verifies that they agree and that free <= managed.  A caller
+ * comparing free counts calls drain_all_pages(NULL) first, as the
+ * kernel's users do.  Watermarks, lowmem_reserve and the pcp batch are set
+ * once at boot from the spanned size, as if every section were online
+ * (the kernel recomputes them at each hot-add): a zone with offline
+ * sections brings one online when it runs below its low watermark.
+ *
  * FREEING
  *
  * __free_pages() drops a reference and frees the block on the last one:
@@ -88,7 +111,7 @@ static void zone_init(struct zone *zone, enum zone_type idx, unsigned long start
 			INIT_LIST_HEAD(&zone->free_area[o].free_list[t]);
 	zone->zone_start_pfn = start;
 	zone->spanned_pages = end > start ? end - start : 0;
-	zone->present_pages = zone->spanned_pages;
+	zone->present_pages = 0;        /* grows as sections come online */
 	if (!zone->spanned_pages)
 		zone->zone_start_pfn = 0;
 }
@@ -123,7 +146,7 @@ static void setup_watermarks(void)
 	pg_data_t *node = &machine.node;
 	unsigned long lowmem_pages = 0;
 	for (int z = 0; z < ZONE_HIGHMEM; z++)
-		lowmem_pages += node->node_zones[z].present_pages;
+		lowmem_pages += node->node_zones[z].spanned_pages;
 	/* As the kernel's calculate_min_free_kbytes(): sqrt(lowmem_kbytes * 16). */
 	unsigned long kbytes = lowmem_pages * (PAGE_SIZE / 1024) * 16;
 	unsigned long min_kb = int_sqrt(kbytes);
@@ -136,16 +159,16 @@ static void setup_watermarks(void)
 	for (int z = 0; z < MAX_NR_ZONES; z++) {
 		struct zone *zone = &node->node_zones[z];
 		unsigned long min;
-		if (!zone->present_pages)
+		if (!zone->spanned_pages)
 			continue;
 		if (z == ZONE_HIGHMEM) {
-			min = zone->present_pages / 1024;
+			min = zone->spanned_pages / 1024;
 			min = min < 32 ? 32 : min > 128 ? 128 : min;
 		} else {
-			min = min_pages * zone->present_pages / lowmem_pages;
+			min = min_pages * zone->spanned_pages / lowmem_pages;
 		}
 		unsigned long step = min / 4;
-		unsigned long scale = zone->present_pages * 10 / 10000;
+		unsigned long scale = zone->spanned_pages * 10 / 10000;
 		if (scale > step)
 			step = scale;
 		zone->_watermark[WMARK_MIN] = min;
@@ -162,7 +185,7 @@ static void setup_lowmem_reserve(void)
 		struct zone *zone = &node->node_zones[i];
 		unsigned long above = 0;
 		for (int j = i + 1; j < MAX_NR_ZONES; j++) {
-			above += node->node_zones[j].present_pages;
+			above += node->node_zones[j].spanned_pages;
 			zone->lowmem_reserve[j] = lowmem_reserve_ratio[i] ?
 				(long)(above / lowmem_reserve_ratio[i]) : 0;
 		}
@@ -190,7 +213,10 @@ void page_alloc_add_range(struct zone *zone, unsigned long start_pfn,
 	for (unsigned long i = 0; i < nr_blocks; i++)
 		buddy_free_locked(zone, start_pfn + order[i] * MAX_ORDER_NR_PAGES,
 				  MAX_PAGE_ORDER, true);
+	/* Hot-added: the frames are present and managed from now on. */
+	ADD_ONCE(zone->present_pages, nr_pages);
 	ADD_ONCE(zone->managed_pages, nr_pages);
+	ADD_ONCE(machine.node.node_present_pages, nr_pages);
 	/* Fresh memory has never been touched: it is not dirty. */
 	pthread_mutex_unlock(&zone->lock);
 }
@@ -208,7 +234,7 @@ int page_alloc_init(void)
 	node->node_id = 0;
 	node->node_start_pfn = 0;
 	node->node_spanned_pages = max;
-	node->node_present_pages = max;
+	node->node_present_pages = 0;   /* grows as sections come online */
 	zone_init(&node->node_zones[ZONE_DMA], ZONE_DMA, 0, dma_end < low ? dma_end : low);
 	zone_init(&node->node_zones[ZONE_DMA32], ZONE_DMA32, dma_end,
 		  dma32_end < low ? dma32_end : low);
@@ -753,14 +779,11 @@ KMM_EXPORT void drain_all_pages(struct zone *zone)
 			pcp_drain_zone(&machine.node.node_zones[z]);
 }
 
-/* Free frames of a zone: buddy, per-CPU lists, being released, and frames
- * of sections not yet online (they are free, only not yet initialised). */
+/* NR_FREE_PAGES of a zone: the frames on its buddy free lists (ACCOUNTING
+ * above).  Every dump and nr_free_pages() read it. */
 unsigned long zone_free_frames(const struct zone *zone)
 {
-	return READ_ONCE(zone->nr_free_pages) +
-	       READ_ONCE(zone->nr_isolated) +
-	       (zone->present_pages - READ_ONCE(zone->managed_pages)) +
-	       pcp_count_zone(zone);
+	return READ_ONCE(zone->nr_free_pages);
 }
 
 KMM_EXPORT unsigned long nr_free_pages(void)
@@ -832,25 +855,90 @@ static __data_racy int check_mem_map_zone(struct zone *zone)
 	return problems;
 }
 
+/* Frames of the zone's sections that are online; hotplug_lock held. */
+static unsigned long zone_online_frames(const struct zone *zone)
+{
+	unsigned long n = 0, pfn = zone->zone_start_pfn, end = zone_end_pfn(zone);
+	while (pfn < end) {
+		unsigned long next = ALIGN_DOWN(pfn, PAGES_PER_SECTION) + PAGES_PER_SECTION;
+		if (next > end)
+			next = end;
+		if (machine.mem.section_online[pfn / PAGES_PER_SECTION])
+			n += next - pfn;
+		pfn = next;
+	}
+	return n;
+}
+
+/* spanned >= present == managed == frames of online sections >= free;
+ * every lock of the page allocator held. */
+static int check_zone_counts_locked(const struct zone *zone)
+{
+	unsigned long online = zone_online_frames(zone);
+	if (zone->present_pages != online || zone->managed_pages != zone->present_pages ||
+	    zone->present_pages > zone->spanned_pages) {
+		kmm_printk("kmm_check: zone %s: spanned %lu present %lu managed %lu, "
+			   "its online sections hold %lu frames\n", zone->name,
+			   zone->spanned_pages, zone->present_pages, zone->managed_pages, online);
+		return 1;
+	}
+	if (zone_free_frames(zone) > zone->managed_pages) {
+		kmm_printk("kmm_check: zone %s: %lu frames free of %lu managed\n",
+			   zone->name, zone_free_frames(zone), zone->managed_pages);
+		return 1;
+	}
+	return 0;
+}
+
+/* The free counts of every dump are NR_FREE_PAGES: nr_free_pages() = the
+ * sum of free_area = zoneinfo's "pages free" = meminfo's MemFree = vmstat's
+ * nr_free_pages.  Every zone lock held, so that none of them moves. */
+static int check_free_counts_locked(void)
+{
+	struct free_counts dumps;
+	unsigned long areas = 0, zones = 0, api = nr_free_pages();
+	int problems = 0;
+	show_free_counts(&dumps);
+	for (int z = 0; z < MAX_NR_ZONES; z++) {
+		const struct zone *zone = &machine.node.node_zones[z];
+		unsigned long area = 0;
+		if (!zone->spanned_pages)
+			continue;
+		for (unsigned int o = 0; o <= MAX_PAGE_ORDER; o++)
+			area += zone->free_area[o].nr_free << o;
+		if (area != zone_free_frames(zone) || dumps.zoneinfo[z] != area) {
+			kmm_printk("kmm_check: zone %s: free_area holds %lu frames, "
+				   "nr_free_pages %lu, zoneinfo says %lu\n", zone->name, area,
+				   zone_free_frames(zone), dumps.zoneinfo[z]);
+			problems++;
+		}
+		areas += area;
+		zones += zone_free_frames(zone);
+	}
+	if (api != areas || zones != areas || dumps.meminfo_kb != areas << (PAGE_SHIFT - 10) ||
+	    dumps.vmstat != areas) {
+		kmm_printk("kmm_check: free pages disagree: nr_free_pages() %lu, free_area "
+			   "%lu, zones %lu, meminfo MemFree %lu kB, vmstat nr_free_pages %lu\n",
+			   api, areas, zones, dumps.meminfo_kb, dumps.vmstat);
+		problems++;
+	}
+	return problems;
+}
+
 int page_alloc_check(void)
 {
-	pcp_lock_all();
+	page_alloc_lock_all();
 	int problems = pcp_check_locked();
 	for (int z = 0; z < MAX_NR_ZONES; z++) {
 		struct zone *zone = &machine.node.node_zones[z];
 		if (!zone->spanned_pages)
 			continue;
-		pthread_mutex_lock(&zone->lock);
 		problems += buddy_check_zone_locked(zone);
 		problems += check_mem_map_zone(zone);
-		if (zone->managed_pages > zone->present_pages) {
-			kmm_printk("kmm_check: zone %s manages %lu frames of %lu present\n",
-				   zone->name, zone->managed_pages, zone->present_pages);
-			problems++;
-		}
-		pthread_mutex_unlock(&zone->lock);
+		problems += check_zone_counts_locked(zone);
 	}
-	pcp_unlock_all();
+	problems += check_free_counts_locked();
+	page_alloc_unlock_all();
 	return problems;
 }
 

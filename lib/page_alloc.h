@@ -1,7 +1,8 @@
 /*
  * page_alloc.h - the page allocator's parts as seen by each other:
  * buddy.c (free_area of one zone), pcp.c (per-CPU page lists) and
- * page_alloc.c (zonelists, watermarks, GFP, the public entry points).
+ * page_alloc.c (zonelists, watermarks, GFP, the public entry points) and
+ * show.c (the dumps).
  */
 #ifndef KMM_LIB_PAGE_ALLOC_H
 #define KMM_LIB_PAGE_ALLOC_H
@@ -24,6 +25,7 @@ bool pcp_refill(struct zone *zone, struct per_cpu_pages *pcp, unsigned int order
 void pcp_free_drain_unlock(struct zone *zone, struct per_cpu_pages *pcp);
 void pcp_drain_zone(struct zone *zone);
 unsigned long pcp_count_zone(const struct zone *zone);
+unsigned long pcp_count_cpu(const struct zone *zone, unsigned int cpu);
 void pcp_stats_zone(const struct zone *zone, unsigned long *allocs,
 		    unsigned long *frees);
 int pcp_check_locked(void);
@@ -159,7 +161,16 @@ _Static_assert(sizeof(AO_TS_t) == 1, "the page fast path tests the lock as a byt
 	do { (void)(pcps); (void)(mt); (void)(in); goto miss; } while (0)
 #endif
 
-/* page_alloc.c */
+/* page_alloc.c: NR_FREE_PAGES of a zone, the frames in its free_area */
 unsigned long zone_free_frames(const struct zone *zone);
+
+/* show.c: the free counts the dumps print, each computed as its dump
+ * computes it, for kmm_check(); reads counters only, takes no lock. */
+struct free_counts {
+	unsigned long zoneinfo[MAX_NR_ZONES]; /* "pages free" of each zone */
+	unsigned long meminfo_kb;             /* MemFree */
+	unsigned long vmstat;                 /* nr_free_pages */
+};
+void show_free_counts(struct free_counts *counts);
 
 #endif /* KMM_LIB_PAGE_ALLOC_H */

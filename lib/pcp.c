@@ -9,10 +9,13 @@
  * `batch` frames, to refill an empty list from the buddy allocator or to
  * give `batch` frames back when the CPU's lists hold more than `high`.
  *
- * Blocks on a list or a stack have PG_pcp and their order in page->private;
- * they count as free for nr_free_pages() but not for the zone's free_area
- * (as in the kernel), which is why a failing allocation drains every CPU's
- * lists and stacks before it gives up.
+ * Blocks on a list or a stack have PG_pcp and their order in page->private.
+ * They are not free pages: as in the kernel (rmqueue_bulk() takes them off
+ * the free lists, and so out of NR_FREE_PAGES, free_pcppages_bulk() puts
+ * them back), neither the zone's free_area nor nr_free_pages() counts
+ * them, show_mem() shows them as free_pcp and zoneinfo as each CPU's count.
+ * That is why a failing allocation drains every CPU's lists and stacks
+ * before it gives up, and why a caller comparing free counts drains first.
  *
  * THE STACKS (the order-0 fast path, page_alloc.h: pcp_stack_pop/push)
  * A pop or a push is one restartable sequence (percpu.h) on the stack of
@@ -86,10 +89,12 @@ int pcp_init(void)
 }
 
 /* As the kernel's zone_batchsize(): about a quarter of a thousandth of the
- * zone, at most 63 frames, a power of two less one. */
+ * zone, at most 63 frames, a power of two less one.  Set at boot from the
+ * zone's span, as if all its sections were online (page_alloc.c:
+ * ACCOUNTING). */
 void pcp_setup_zone(struct zone *zone)
 {
-	unsigned long b = zone->present_pages >> 10;
+	unsigned long b = zone->spanned_pages >> 10;
 	if (b > 256)
 		b = 256;
 	b /= 4;
@@ -155,11 +160,14 @@ bool pcp_refill(struct zone *zone, struct per_cpu_pages *pcp, unsigned int order
 	return got > 0;
 }
 
-/* The CPU holds more than pcp->high frames: give a batch back.  Called with
- * pcp->lock held; releases it. */
+/* The CPU holds more than pcp->high frames: give a batch back, and more
+ * when a stack spill has put more than a batch above high (a small zone's
+ * batch is 1, a spill half a stack).  Called with pcp->lock held;
+ * releases it. */
 void pcp_free_drain_unlock(struct zone *zone, struct per_cpu_pages *pcp)
 {
-	free_pcppages_bulk(zone, pcp, pcp->batch);
+	int excess = pcp->count - pcp->high + pcp->batch;
+	free_pcppages_bulk(zone, pcp, excess > pcp->batch ? excess : pcp->batch);
 	kmm_spin_unlock(&pcp->lock);
 	buddy_release_tick(zone);
 }
@@ -311,15 +319,23 @@ static unsigned long stack_height_racy(const struct pcp_stack *st)
 	return READ_ONCE(st->pushes) - pops;
 }
 
+/* Frames on one CPU's lists and stacks of the zone (zoneinfo's count). */
+unsigned long pcp_count_cpu(const struct zone *zone, unsigned int cpu)
+{
+	const struct per_cpu_pages *pcp = zone_pcp(zone, cpu);
+	unsigned long n = (unsigned long)READ_ONCE(pcp->count);
+	for (int mt = 0; mt < MIGRATE_PCPTYPES; mt++)
+		n += stack_height_racy(&pcp->stacks[mt]);
+	return n;
+}
+
+/* Frames on every CPU's lists and stacks of the zone (show_mem's free_pcp);
+ * they are not free pages (NR_FREE_PAGES), as in the kernel. */
 unsigned long pcp_count_zone(const struct zone *zone)
 {
 	unsigned long n = 0;
-	for (unsigned int cpu = 0; cpu < nr_cpu_ids; cpu++) {
-		const struct per_cpu_pages *pcp = zone_pcp(zone, cpu);
-		n += (unsigned long)READ_ONCE(pcp->count);
-		for (int mt = 0; mt < MIGRATE_PCPTYPES; mt++)
-			n += stack_height_racy(&pcp->stacks[mt]);
-	}
+	for (unsigned int cpu = 0; cpu < nr_cpu_ids; cpu++)
+		n += pcp_count_cpu(zone, cpu);
 	return n;
 }
 

@@ -8,7 +8,15 @@
  * lock held, since fprintf() may call malloc().  show_mem() is called from
  * a failing allocation and prints with kmm_printk() instead of stdio.
  *
- * Only populated zones are shown: a zone without memory is absent.
+ * Only zones that span memory are shown: a zone without memory is absent.
+ *
+ * The counts follow the kernel's definitions (page_alloc.c: ACCOUNTING):
+ * free memory is NR_FREE_PAGES, the frames on the buddy free lists, in
+ * every dump (zoneinfo's "pages free" and nr_free_pages, meminfo's MemFree,
+ * vmstat's nr_free_pages, show_mem()'s free); frames on the per-CPU lists
+ * are shown apart (zoneinfo's pagesets, show_mem()'s free_pcp).  Memory
+ * whose sections are not online yet is spanned but neither present nor
+ * managed, and not in MemTotal, as memory not yet hot-added in the kernel.
  */
 #include "config.h"
 #include <string.h>
@@ -98,8 +106,9 @@ KMM_EXPORT void kmm_show_zoneinfo(FILE *f)
 	for_each_zone(zone) {
 		unsigned long allocs, frees;
 		pcp_stats_zone(zone, &allocs, &frees);
+		unsigned long free = zone_free_frames(zone);
 		fprintf(f, "Node 0, zone %8s\n", zone->name);
-		fprintf(f, "  pages free     %lu\n", zone_free_frames(zone));
+		fprintf(f, "  pages free     %lu\n", free);
 		fprintf(f, "        boost    0\n");
 		fprintf(f, "        min      %lu\n", zone->_watermark[WMARK_MIN]);
 		fprintf(f, "        low      %lu\n", zone->_watermark[WMARK_LOW]);
@@ -111,8 +120,8 @@ KMM_EXPORT void kmm_show_zoneinfo(FILE *f)
 		fprintf(f, "        protection: (%ld, %ld, %ld, %ld)\n",
 			zone->lowmem_reserve[0], zone->lowmem_reserve[1],
 			zone->lowmem_reserve[2], zone->lowmem_reserve[3]);
-		fprintf(f, "      nr_free_pages %lu\n", zone_free_frames(zone));
-		fprintf(f, "      nr_free_buddy %lu\n", read_ulong(&zone->nr_free_pages));
+		fprintf(f, "      nr_free_pages %lu\n", free);
+		fprintf(f, "      nr_free_pcp %lu\n", pcp_count_zone(zone));
 		fprintf(f, "      nr_free_reported %lu\n", read_ulong(&zone->nr_reported));
 		fprintf(f, "      nr_free_resident_blocks %lu\n", read_ulong(&zone->nr_dirty_free));
 		fprintf(f, "      nr_sections_online %lu\n", read_ulong(&zone->nr_sections_online));
@@ -122,7 +131,7 @@ KMM_EXPORT void kmm_show_zoneinfo(FILE *f)
 		for (unsigned int cpu = 0; cpu < nr_cpu_ids; cpu++) {
 			struct per_cpu_pages *pcp = zone_pcp(zone, cpu);
 			fprintf(f, "    cpu: %u\n", cpu);
-			fprintf(f, "              count: %d\n", READ_ONCE(pcp->count));
+			fprintf(f, "              count: %lu\n", pcp_count_cpu(zone, cpu));
 			fprintf(f, "              high:  %d\n", pcp->high);
 			fprintf(f, "              batch: %d\n", pcp->batch);
 		}
@@ -143,11 +152,12 @@ static void summarize(struct mem_summary *s)
 	memset(s, 0, sizeof(*s));
 	for_each_zone(zone) {
 		unsigned long free = zone_free_frames(zone);
-		s->total += zone->present_pages;
+		unsigned long managed = read_ulong(&zone->managed_pages);
+		s->total += managed;            /* totalram: managed frames */
 		s->free += free;
 		s->wmark_low += zone->_watermark[WMARK_LOW];
 		if (zone->idx == ZONE_HIGHMEM) {
-			s->high_total += zone->present_pages;
+			s->high_total += managed;
 			s->high_free += free;
 		}
 	}
@@ -159,6 +169,18 @@ static void summarize(struct mem_summary *s)
 }
 
 #define KB(pages) ((pages) << (PAGE_SHIFT - 10))
+
+void show_free_counts(struct free_counts *counts)
+{
+	struct mem_summary s;
+	struct zone *zone;
+	memset(counts, 0, sizeof(*counts));
+	for_each_zone(zone)
+		counts->zoneinfo[zone->idx] = zone_free_frames(zone);
+	summarize(&s);
+	counts->meminfo_kb = KB(s.free);
+	counts->vmstat = s.free;
+}
 
 static void meminfo_line(FILE *f, const char *name, unsigned long kb)
 {

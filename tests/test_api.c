@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "testutil.h"
 
@@ -60,7 +61,9 @@ START_TEST(test_dump_formats)
 	ck_assert_ptr_nonnull(strstr(b, "Node 0, zone    DMA32\n  pages free     "));
 	ck_assert_ptr_nonnull(strstr(b, "        protection: ("));
 	b = dump(kmm_show_meminfo);
-	ck_assert_ptr_nonnull(strstr(b, "MemTotal:         262144 kB\n"));
+	/* The first 128 MiB section is online at boot; the second is
+	 * spanned only, as memory not yet hot-added, and not in MemTotal. */
+	ck_assert_ptr_nonnull(strstr(b, "MemTotal:         131072 kB\n"));
 	ck_assert_ptr_nonnull(strstr(b, "MemFree:  "));
 	b = dump(kmm_show_pagetypeinfo);
 	ck_assert_ptr_nonnull(strstr(b, "Page block order: 9\nPages per block:  512\n"));
@@ -71,6 +74,60 @@ START_TEST(test_dump_formats)
 }
 END_TEST
 
+static unsigned long field(const char *text, const char *name)
+{
+	const char *at = strstr(text, name);
+	ck_assert_msg(at != NULL, "no %s", name);
+	return strtoul(at + strlen(name), NULL, 10);
+}
+
+/* What a program linked with -lkmm reads agrees: nr_free_pages(), the sum
+ * over buddyinfo, zoneinfo's pages free, MemFree, vmstat; MemTotal grows
+ * as memory comes online; frames on the per-CPU lists are in none. */
+START_TEST(test_free_counts_public)
+{
+	kmm_test_boot("mem=256M");
+	enum { N = 600 };
+	static struct page *pages[N];
+	for (int round = 0; round < 3; round++) {
+		for (int i = 0; i < N; i++)
+			pages[i] = alloc_pages(GFP_KERNEL, (unsigned int)(i % 11));
+		for (int i = 0; i < N; i += 3)
+			__free_pages(pages[i], (unsigned int)(i % 11));
+		unsigned long buddy = 0, zoneinfo = 0, managed = 0;
+		char *b = dump(kmm_show_buddyinfo);
+		for (char *line = strtok(b, "\n"); line; line = strtok(NULL, "\n")) {
+			int at = 0;
+			ck_assert_int_eq(sscanf(line, "Node 0, zone %*s%n", &at), 0);
+			ck_assert_int_gt(at, 0);
+			char *p = line + at;
+			for (int o = 0; o <= MAX_PAGE_ORDER; o++)
+				buddy += strtoul(p, &p, 10) << o;
+		}
+		b = dump(kmm_show_zoneinfo);
+		for (char *at = b; (at = strstr(at, "  pages free")) != NULL; at++)
+			zoneinfo += field(at, "  pages free");
+		for (char *at = b; (at = strstr(at, "        managed")) != NULL; at++)
+			managed += field(at, "        managed");
+		unsigned long free = nr_free_pages();
+		ck_assert_uint_eq(buddy, free);
+		ck_assert_uint_eq(zoneinfo, free);
+		ck_assert_uint_le(free, managed);
+		b = dump(kmm_show_meminfo);
+		ck_assert_uint_eq(field(b, "MemFree:"), free * 4);
+		ck_assert_uint_eq(field(b, "MemTotal:"), managed * 4);
+		ck_assert_uint_eq(field(dump(kmm_show_vmstat), "nr_free_pages "), free);
+		ck_assert_int_eq(kmm_check(), 0);
+		for (int i = 0; i < N; i++)
+			if (i % 3)
+				__free_pages(pages[i], (unsigned int)(i % 11));
+	}
+	/* 600 blocks of up to order 10 needed the second section. */
+	ck_assert_ptr_nonnull(strstr(dump(kmm_show_meminfo), "MemTotal:         262144 kB\n"));
+	ck_assert_int_eq(kmm_check(), 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("api");
@@ -78,6 +135,7 @@ int main(void)
 	tcase_add_test(tc, test_public_page_api);
 	tcase_add_test(tc, test_node_and_zones);
 	tcase_add_test(tc, test_dump_formats);
+	tcase_add_test(tc, test_free_counts_public);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }

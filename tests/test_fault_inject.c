@@ -13,6 +13,7 @@ START_TEST(test_fail_page_alloc_times)
 {
 	/* interval 1, probability 100 %, no space, 5 times: exactly five fail. */
 	kmm_test_boot("mem=64M fail_page_alloc=1,100,0,5");
+	drain_all_pages(NULL);
 	unsigned long before = nr_free_pages();
 	int failed = 0;
 	struct page *pages[20];
@@ -27,6 +28,7 @@ START_TEST(test_fail_page_alloc_times)
 	for (int i = 0; i < 20; i++)
 		if (pages[i])
 			__free_pages(pages[i], i % 4);
+	drain_all_pages(NULL);
 	ck_assert_uint_eq(nr_free_pages(), before);
 	ck_assert_kmm_clean();
 }

@@ -399,25 +399,260 @@ START_TEST(test_release_is_delayed)
 }
 END_TEST
 
-/* Sections come online on demand; free counts do not jump. */
+/* Sections come online on demand, as memory hot-add: spanned is fixed,
+ * present and managed grow by a section, and so does the free count.
+ *
+ *   DMA32   16M                 128M                        1G
+ *   boot    [present = managed ][ spanned only .......... ]
+ *   400M    [present = managed .......... ][ spanned .... ]
+ */
 START_TEST(test_sections_online_on_demand)
 {
 	kmm_test_boot("mem=1G");
 	struct zone *dma32 = &NODE_DATA(0)->node_zones[ZONE_DMA32];
 	unsigned long managed = dma32->managed_pages;
+	drain_all_pages(NULL);
 	unsigned long free_before = nr_free_pages();
-	ck_assert_uint_lt(managed, dma32->present_pages);
+	ck_assert_uint_eq(dma32->spanned_pages, ((1UL << 30) - (16UL << 20)) >> PAGE_SHIFT);
+	ck_assert_uint_eq(managed, ((128UL - 16) << 20) >> PAGE_SHIFT);
+	ck_assert_uint_eq(dma32->present_pages, managed);
+	ck_assert_uint_eq(NODE_DATA(0)->node_present_pages, (128UL << 20) >> PAGE_SHIFT);
 	enum { N = 100 };
 	struct page *blocks[N];
 	for (int i = 0; i < N; i++) {   /* 400 MiB */
 		blocks[i] = alloc_pages(GFP_KERNEL, MAX_PAGE_ORDER);
 		ck_assert_ptr_nonnull(blocks[i]);
 	}
-	ck_assert_uint_gt(dma32->managed_pages, managed);
+	unsigned long added = dma32->managed_pages - managed;
+	ck_assert_uint_gt(added, 0);
+	ck_assert_uint_eq(added % PAGES_PER_SECTION, 0);
+	ck_assert_uint_eq(dma32->present_pages, dma32->managed_pages);
+	ck_assert_uint_lt(dma32->present_pages, dma32->spanned_pages);
+	ck_assert_uint_le(nr_free_pages(), dma32->managed_pages + 4096);
 	ck_assert_kmm_clean();
 	for (int i = 0; i < N; i++)
 		__free_pages(blocks[i], MAX_PAGE_ORDER);
-	ck_assert_uint_eq(nr_free_pages(), free_before);
+	drain_all_pages(NULL);
+	ck_assert_uint_eq(nr_free_pages(), free_before + added);
+	ck_assert_kmm_clean();
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* The free counts of every dump add up (page_alloc.c: ACCOUNTING)     */
+
+static char *dump_of(void (*show)(FILE *))
+{
+	static char buf[1 << 20];
+	buf[0] = '\0';
+	FILE *f = fmemopen(buf, sizeof(buf), "w");
+	show(f);
+	fclose(f);
+	return buf;
+}
+
+static int zone_index(const char *name)
+{
+	for (int z = 0; z < MAX_NR_ZONES; z++)
+		if (NODE_DATA(0)->node_zones[z].spanned_pages &&
+		    strcmp(NODE_DATA(0)->node_zones[z].name, name) == 0)
+			return z;
+	ck_abort_msg("no zone %s", name);
+	return -1;
+}
+
+/* What the dumps say, read back from their text. */
+struct dumped {
+	unsigned long buddyinfo[MAX_NR_ZONES];     /* sum of nr_free << order */
+	unsigned long pages_free[MAX_NR_ZONES];    /* zoneinfo "pages free" */
+	unsigned long nr_free[MAX_NR_ZONES];       /* zoneinfo nr_free_pages */
+	unsigned long spanned[MAX_NR_ZONES], present[MAX_NR_ZONES], managed[MAX_NR_ZONES];
+	unsigned long memtotal_kb, memfree_kb, vmstat_free;
+};
+
+static void read_dumps(struct dumped *d)
+{
+	char name[16], *line, *save;
+	int z = -1;
+	memset(d, 0, sizeof(*d));
+	for (line = strtok_r(dump_of(kmm_show_buddyinfo), "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		unsigned long nr[NR_PAGE_ORDERS];
+		ck_assert_int_eq(sscanf(line, "Node 0, zone %15s %lu %lu %lu %lu %lu %lu %lu %lu "
+					"%lu %lu %lu", name, &nr[0], &nr[1], &nr[2], &nr[3],
+					&nr[4], &nr[5], &nr[6], &nr[7], &nr[8], &nr[9],
+					&nr[10]), 12);
+		z = zone_index(name);
+		for (int o = 0; o < NR_PAGE_ORDERS; o++)
+			d->buddyinfo[z] += nr[o] << o;
+	}
+	for (line = strtok_r(dump_of(kmm_show_zoneinfo), "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		unsigned long v;
+		if (sscanf(line, "Node 0, zone %15s", name) == 1)
+			z = zone_index(name);
+		else if (sscanf(line, "  pages free %lu", &v) == 1)
+			d->pages_free[z] = v;
+		else if (sscanf(line, " nr_free_pages %lu", &v) == 1)
+			d->nr_free[z] = v;
+		else if (sscanf(line, " spanned %lu", &v) == 1)
+			d->spanned[z] = v;
+		else if (sscanf(line, " present %lu", &v) == 1)
+			d->present[z] = v;
+		else if (sscanf(line, " managed %lu", &v) == 1)
+			d->managed[z] = v;
+	}
+	char *mi = dump_of(kmm_show_meminfo);
+	ck_assert_int_eq(sscanf(strstr(mi, "MemTotal:"), "MemTotal: %lu kB", &d->memtotal_kb), 1);
+	ck_assert_int_eq(sscanf(strstr(mi, "MemFree:"), "MemFree: %lu kB", &d->memfree_kb), 1);
+	char *vs = dump_of(kmm_show_vmstat);
+	ck_assert_int_eq(sscanf(strstr(vs, "nr_free_pages "), "nr_free_pages %lu",
+				&d->vmstat_free), 1);
+}
+
+/*
+ * nr_free_pages() == the sum of free_area[o].nr_free << o == zoneinfo's
+ * "pages free" (and nr_free_pages) == meminfo's MemFree == vmstat's
+ * nr_free_pages; per zone free <= managed == present <= spanned; MemTotal
+ * is the managed memory; and kmm_check() agrees.  With or without frames
+ * on the per-CPU lists: those are in none of the counts.
+ */
+static void check_free_counts_agree(void)
+{
+	struct dumped d;
+	unsigned long total = 0, managed = 0;
+	read_dumps(&d);
+	for (int z = 0; z < MAX_NR_ZONES; z++) {
+		const struct zone *zone = &NODE_DATA(0)->node_zones[z];
+		unsigned long area = 0;
+		if (!zone->spanned_pages)
+			continue;
+		for (int o = 0; o < NR_PAGE_ORDERS; o++)
+			area += zone->free_area[o].nr_free << o;
+		ck_assert_uint_eq(d.buddyinfo[z], area);
+		ck_assert_uint_eq(d.pages_free[z], area);
+		ck_assert_uint_eq(d.nr_free[z], area);
+		ck_assert_uint_le(area, d.managed[z]);
+		ck_assert_uint_eq(d.present[z], d.managed[z]);
+		ck_assert_uint_le(d.present[z], d.spanned[z]);
+		ck_assert_uint_eq(d.spanned[z], zone->spanned_pages);
+		ck_assert_uint_eq(d.managed[z], zone->managed_pages);
+		total += area;
+		managed += zone->managed_pages;
+	}
+	ck_assert_uint_eq(nr_free_pages(), total);
+	ck_assert_uint_eq(d.memfree_kb, total * (PAGE_SIZE / 1024));
+	ck_assert_uint_eq(d.vmstat_free, total);
+	ck_assert_uint_eq(d.memtotal_kb, managed * (PAGE_SIZE / 1024));
+	ck_assert_uint_eq(NODE_DATA(0)->node_present_pages, managed);
+	ck_assert_kmm_clean();
+}
+
+/* _i = 0: DMA, DMA32 and Normal (mem=5G); 1: DMA, DMA32 and HighMem. */
+static const char *const counts_conf[] = { "mem=5G", "mem=2G lowmem=896M" };
+
+/* A mix of every order from every zone, enough to bring sections online
+ * in each zone that has offline ones: the counts agree all along. */
+START_TEST(test_free_counts_agree)
+{
+	static const gfp_t gfps[] = {
+		GFP_DMA, GFP_DMA32, GFP_KERNEL, GFP_KERNEL | __GFP_COMP, GFP_HIGHUSER,
+	};
+	enum { ROUNDS = 4, PER = 16, MAX = ROUNDS * NR_PAGE_ORDERS * 5 * PER };
+	static struct { struct page *page; unsigned int order; } blocks[MAX];
+	unsigned long present_before[MAX_NR_ZONES];
+	int n = 0;
+	kmm_test_boot(counts_conf[_i]);
+	pg_data_t *node = NODE_DATA(0);
+	for (int z = 0; z < MAX_NR_ZONES; z++)
+		present_before[z] = node->node_zones[z].present_pages;
+	check_free_counts_agree();
+	for (int round = 0; round < ROUNDS; round++) {
+		for (unsigned int order = 0; order <= MAX_PAGE_ORDER; order++) {
+			for (size_t g = 0; g < ARRAY_SIZE(gfps); g++) {
+				for (int i = 0; i < PER; i++) {
+					struct page *p = alloc_pages(gfps[g] | __GFP_NOWARN, order);
+					if (!p)
+						continue;       /* DMA runs out */
+					blocks[n].page = p;
+					blocks[n++].order = order;
+				}
+			}
+			check_free_counts_agree();
+		}
+		/* Every other block back, so that what is kept grows by half a
+		 * round (128 MiB per kind) and the buddies merge. */
+		for (int i = 0; i < n; i += 2) {
+			if (blocks[i].page) {
+				__free_pages(blocks[i].page, blocks[i].order);
+				blocks[i].page = NULL;
+			}
+		}
+		check_free_counts_agree();
+	}
+	/* Sections came online in the zones that had offline ones. */
+	for (int z = ZONE_DMA32; z < MAX_NR_ZONES; z++) {
+		const struct zone *zone = &node->node_zones[z];
+		if (zone->spanned_pages && present_before[z] < zone->spanned_pages)
+			ck_assert_msg(zone->present_pages > present_before[z],
+				      "zone %s: no section came online", zone->name);
+	}
+	for (int i = 0; i < n; i++)
+		if (blocks[i].page)
+			__free_pages(blocks[i].page, blocks[i].order);
+	check_free_counts_agree();
+	drain_all_pages(NULL);
+	check_free_counts_agree();
+}
+END_TEST
+
+/* kmm_check() notices counts that do not add up, and says which. */
+START_TEST(test_check_reports_bad_counts)
+{
+	char path[] = "/tmp/kmm-test-XXXXXX";
+	int fd = mkstemp(path);
+	int saved = dup(STDERR_FILENO);
+	kmm_test_boot("mem=256M");
+	struct zone *dma32 = &NODE_DATA(0)->node_zones[ZONE_DMA32];
+	dup2(fd, STDERR_FILENO);
+	dma32->present_pages += PAGES_PER_SECTION;      /* as if counted at boot */
+	int bad_present = kmm_check();
+	dma32->present_pages -= PAGES_PER_SECTION;
+	dma32->managed_pages += PAGES_PER_SECTION;
+	dma32->present_pages += PAGES_PER_SECTION;
+	int bad_both = kmm_check();
+	dma32->managed_pages -= PAGES_PER_SECTION;
+	dma32->present_pages -= PAGES_PER_SECTION;
+	dup2(saved, STDERR_FILENO);
+	close(fd);
+	ck_assert_int_gt(bad_present, 0);
+	ck_assert_int_gt(bad_both, 0);
+	ck_assert_int_eq(count_lines(path, "kmm_check: zone DMA32: spanned"), 2);
+	unlink(path);
+	ck_assert_kmm_clean();
+}
+END_TEST
+
+/* A small zone's lists stay at pcp->high: a stack spill (half a stack)
+ * is more than its batch (1 frame in DMA), and the drain takes the
+ * excess, not just a batch. */
+START_TEST(test_pcp_lists_stay_below_high)
+{
+	enum { N = 1500 };
+	static struct page *pages[N];
+	kmm_test_boot("mem=256M");
+	struct zone *dma = &NODE_DATA(0)->node_zones[ZONE_DMA];
+	ck_assert_int_eq(zone_pcp(dma, 0)->batch, 1);
+	for (int round = 0; round < 4; round++) {
+		int n = 0;
+		while (n < N && (pages[n] = alloc_pages(GFP_DMA | __GFP_NOWARN, 0)) != NULL)
+			n++;
+		ck_assert_int_gt(n, 1000);
+		for (int i = 0; i < n; i++)
+			__free_pages(pages[i], 0);
+		for (unsigned int cpu = 0; cpu < nr_cpu_ids; cpu++)
+			ck_assert_int_lt(zone_pcp(dma, cpu)->count, zone_pcp(dma, cpu)->high);
+	}
 	ck_assert_kmm_clean();
 }
 END_TEST
@@ -438,8 +673,11 @@ START_TEST(test_compound_pages_and_refcount)
 	ck_assert_int_eq(page_count(p), 2);
 	put_page(p + 5);
 	ck_assert_int_eq(page_count(p), 1);
+	/* Free pages are the buddy allocator's: drain the CPU lists first. */
+	drain_all_pages(NULL);
 	unsigned long before = nr_free_pages();
 	put_page(p);            /* last reference frees the whole block */
+	drain_all_pages(NULL);
 	ck_assert_uint_eq(nr_free_pages(), before + 8);
 	ck_assert(!PageTail(p + 1));
 	ck_assert_kmm_clean();
@@ -449,17 +687,21 @@ END_TEST
 START_TEST(test_alloc_pages_exact)
 {
 	kmm_test_boot("mem=64M");
+	drain_all_pages(NULL);
 	unsigned long before = nr_free_pages();
 	void *p = alloc_pages_exact(5 * PAGE_SIZE + 1, GFP_KERNEL);
 	ck_assert_ptr_nonnull(p);
 	ck_assert_uint_eq((unsigned long)p & (PAGE_SIZE - 1), 0);
 	memset(p, 1, 5 * PAGE_SIZE + 1);
+	drain_all_pages(NULL);
 	ck_assert_uint_eq(nr_free_pages(), before - 6);
 	free_pages_exact(p, 5 * PAGE_SIZE + 1);
+	drain_all_pages(NULL);
 	ck_assert_uint_eq(nr_free_pages(), before);
 	unsigned long a = __get_free_pages(GFP_KERNEL, 2);
 	ck_assert_uint_ne(a, 0);
 	free_pages(a, 2);
+	drain_all_pages(NULL);
 	ck_assert_uint_eq(nr_free_pages(), before);
 	ck_assert_kmm_clean();
 }
@@ -702,6 +944,9 @@ static Suite *page_alloc_suite(void)
 	tcase_add_test(tc, test_exhaustion_under_64m);
 	tcase_add_test(tc, test_warning_format_and_nowarn);
 	tcase_add_test(tc, test_sections_online_on_demand);
+	tcase_add_loop_test(tc, test_free_counts_agree, 0, 2);
+	tcase_add_test(tc, test_pcp_lists_stay_below_high);
+	tcase_add_test(tc, test_check_reports_bad_counts);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("memory");

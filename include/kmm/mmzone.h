@@ -9,11 +9,13 @@
  * A zone that spans no memory is absent (spanned_pages == 0).
  *
  * Each zone runs its own buddy allocator: free_area[order] holds the free
- * blocks of 2^order frames, one list per migrate type.  All of a zone's
- * frames exist from boot (present_pages), but their sections are handed to
- * the buddy allocator only on demand (managed_pages), as the kernel's
- * deferred struct page initialisation does; frames not yet handed over
- * count as free.
+ * blocks of 2^order frames, one list per migrate type.  A zone spans its
+ * whole PFN range from boot (spanned_pages), but its 128 MiB sections come
+ * online on demand, as memory hot-add: only then are their frames present
+ * and managed (handed to the buddy allocator).  The counts are the
+ * kernel's: nr_free_pages is NR_FREE_PAGES, the frames in free_area (the
+ * sum of free_area[o].nr_free << o), never more than managed_pages; frames
+ * on the per-CPU lists and of sections not online yet are not free pages.
  */
 #ifndef KMM_MMZONE_H
 #define KMM_MMZONE_H
@@ -50,7 +52,7 @@ struct zone {
 	const char *name;               /* "DMA" "DMA32" "Normal" "HighMem" */
 	unsigned long zone_start_pfn;
 	unsigned long spanned_pages;    /* PFN span given by mem= / lowmem= */
-	unsigned long present_pages;    /* frames that exist (spanned, less holes) */
+	unsigned long present_pages;    /* frames of the sections online */
 	unsigned long managed_pages;    /* frames handed to the buddy allocator:
 	                                   those of sections already online */
 	unsigned long _watermark[NR_WMARK];
@@ -63,7 +65,7 @@ struct zone {
 	/* Protected by lock. */
 	pthread_mutex_t lock;
 	struct free_area free_area[NR_PAGE_ORDERS];
-	unsigned long nr_free_pages;    /* frames in free_area */
+	unsigned long nr_free_pages;    /* NR_FREE_PAGES: frames in free_area */
 	unsigned long nr_dirty_free;    /* free frames in blocks >= pageblock
 	                                   order still resident (not reported) */
 	unsigned long nr_reported;      /* free frames given back to the host */
@@ -83,7 +85,7 @@ typedef struct pglist_data {
 	struct zone node_zones[MAX_NR_ZONES];
 	int nr_zones;                   /* highest populated zone + 1 */
 	unsigned long node_start_pfn;
-	unsigned long node_present_pages;
+	unsigned long node_present_pages;  /* frames of the sections online */
 	unsigned long node_spanned_pages;
 	int node_id;
 } pg_data_t;
