@@ -51,7 +51,8 @@ static const struct setting settings[] = {
 	{ "stats", SET_FLAG, FIELD(stats), 0, 0, 0, false, "0 or 1" },
 	{ "stats.publish", SET_FLAG, FIELD(stats_publish), 0, 0, 0, false, "0 or 1" },
 	{ "stats.signal", SET_SIGNAL, FIELD(stats_signal), 0, 0, 0, false,
-	  "a signal name or number such as USR2 or 12" },
+	  "USR1, USR2, URG, WINCH or a real-time signal's number (not one whose "
+	  "default action the program relies on, such as TERM or INT)" },
 	{ "thp", SET_BOOL, FIELD(thp), 0, 0, 0, false, "0 or 1" },
 	{ "page_reporting.reserve", SET_SIZE, FIELD(release_reserve), 0, 0,
 	  KMM_MEM_MAX, false, "a size such as 16M" },
@@ -103,6 +104,7 @@ void kmm_config_defaults(struct kmm_config *conf)
 	if (ram > KMM_MEM_MAX)
 		ram = KMM_MEM_MAX;
 	conf->mem = ram;
+	conf->mem_default = ram;
 	conf->release_reserve = 16UL << 20;
 	conf->release_delay_ms = 1000;
 	/* On, as in the kernels the distributions ship (the options are
@@ -275,9 +277,15 @@ static const struct setting *apply(struct kmm_config *conf, const char *piece,
 		}
 		break;
 	case SET_SIGNAL: {
+		/*
+		 * Only signals whose default action nobody relies on: the two
+		 * user signals, WINCH and URG (ignored by default) and the
+		 * real-time ones.  TERM, INT, HUP, QUIT and the rest must keep
+		 * ending the program.
+		 */
 		static const struct { const char *name; int sig; } sigs[] = {
-			{ "USR1", SIGUSR1 }, { "USR2", SIGUSR2 }, { "HUP", SIGHUP },
-			{ "URG", SIGURG }, { "WINCH", SIGWINCH }, { "PWR", SIGPWR },
+			{ "USR1", SIGUSR1 }, { "USR2", SIGUSR2 },
+			{ "URG", SIGURG }, { "WINCH", SIGWINCH },
 		};
 		char name[16];
 		if (!val || val_len == 0 || val_len >= sizeof(name))
@@ -293,8 +301,15 @@ static const struct setting *apply(struct kmm_config *conf, const char *piece,
 		}
 		char *end;
 		long v = strtol(name, &end, 10);
-		if (*end == '\0' && v >= 1 && v < NSIG && v != SIGKILL && v != SIGSTOP &&
-		    v != SIGSEGV && v != SIGBUS) {
+		if (*end != '\0' || end == name)
+			break;
+		for (size_t i = 0; i < ARRAY_SIZE(sigs); i++) {
+			if (v == sigs[i].sig) {
+				*(int *)field = (int)v;
+				return st;
+			}
+		}
+		if (v >= SIGRTMIN && v <= SIGRTMAX) {
 			*(int *)field = (int)v;
 			return st;
 		}

@@ -8,7 +8,9 @@
  * `layers[]`: configuration, physical memory and zones, then each upper
  * layer's init.  The first call may be a malloc() made by the dynamic
  * loader or by libc while the shim is starting, so boot allocates nothing
- * with malloc, reads KMM_CONF with getenv() (which does not allocate) and
+ * with malloc, reads KMM_CONF with secure_getenv() (which does not
+ * allocate, and returns NULL in a secure-execution process: a setuid or
+ * setcap program ignores KMM_CONF, as glibc ignores its tunables) and
  * reports with write(2).  Boot runs under boot_lock; a layer's init may call
  * back into the API (a slab cache allocating its first page): such nested
  * calls from the booting thread see the layers below already up and go on.
@@ -115,7 +117,7 @@ static void boot_locked(const char *conf)
 {
 	kmm_config_defaults(&machine.conf);
 	if (!conf)
-		conf = getenv("KMM_CONF");
+		conf = secure_getenv("KMM_CONF");   /* NULL in setuid programs */
 	kmm_config_parse(&machine.conf, conf);
 	nr_cpu_ids = kmm_detect_nr_cpus();
 	kmm_cpu_detect();
@@ -124,14 +126,24 @@ static void boot_locked(const char *conf)
 	AO_store_release(&boot_in_progress, 1);
 	for (size_t i = 0; i < ARRAY_SIZE(layers); i++) {
 		int ret = layers[i].init();
+		/* The page allocator is up only with its first section online. */
+		if (!ret && layers[i].init == page_alloc_init && !machine.mem.online_pages)
+			ret = -ENOMEM;
 		if (ret) {
 			kmm_printk("libkmm: boot: %s failed (%s); every allocation will "
 				   "fail\n", layers[i].name, strerror(-ret));
-			memset(&machine.node, 0, sizeof(machine.node));
+			/* Nothing above the page allocator holds memory yet: give the
+			 * reservations back.  A later failure leaves what is built in
+			 * place (callers may hold pointers into it) but unused. */
+			if (layers[i].init == memory_init || layers[i].init == page_alloc_init)
+				memory_unreserve();
+			AO_store_release(&machine.boot_failed, 1);
 			break;
 		}
 	}
-	pthread_atfork(fork_prepare, fork_release, fork_child);
+	/* A failed machine is never used again: nothing to lock at fork. */
+	if (!AO_load(&machine.boot_failed))
+		pthread_atfork(fork_prepare, fork_release, fork_child);
 	AO_store_release(&boot_in_progress, 0);
 	AO_store_release(&machine.booted, 1);
 	if (machine.conf.verbose)
@@ -158,7 +170,7 @@ KMM_EXPORT int kmm_init(const char *conf)
 	int ret = 0;
 	pthread_mutex_lock(&machine.boot_lock);
 	if (AO_load(&machine.booted)) {
-		ret = -EBUSY;
+		ret = AO_load(&machine.boot_failed) ? -ENOMEM : -EBUSY;
 	} else {
 		/* Refuse a configuration with bad settings as a whole. */
 		struct kmm_config trial;
@@ -167,6 +179,8 @@ KMM_EXPORT int kmm_init(const char *conf)
 			ret = -EINVAL;
 		else
 			boot_locked(conf);
+		if (!ret && AO_load(&machine.boot_failed))
+			ret = -ENOMEM;
 	}
 	pthread_mutex_unlock(&machine.boot_lock);
 	if (ret == 0)
@@ -177,7 +191,8 @@ KMM_EXPORT int kmm_init(const char *conf)
 KMM_EXPORT int kmm_check(void)
 {
 	int problems = 0;
-	kmm_ensure_booted();
+	if (!kmm_ensure_up())
+		return 0;               /* nothing was built: nothing to check */
 	for (size_t i = 0; i < ARRAY_SIZE(layers); i++)
 		if (layers[i].check)
 			problems += layers[i].check();

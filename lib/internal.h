@@ -116,6 +116,7 @@ static const bool config_debug = false;
 
 struct kmm_config {
 	unsigned long mem;             /* mem=: bytes of physical memory */
+	unsigned long mem_default;     /* the host's RAM: mem= when not set */
 	unsigned long lowmem;          /* lowmem=: HighMem above it; 0 = none */
 	bool phys_memfd;               /* phys=memfd: coherent aliases */
 	bool verbose;                  /* print a banner at boot */
@@ -226,7 +227,8 @@ static inline void kmm_spin_unlock(kmm_spinlock_t *lock)
 /* Emulated physical memory (lib/memory.c)                            */
 
 struct phys_memory {
-	char *direct_map;              /* base of the frames, 1 GiB aligned */
+	char *direct_map;              /* base of the frames, 1 GiB aligned
+	                                  (4 MiB under a tight RLIMIT_AS) */
 	struct page *mem_map;          /* one struct page per PFN */
 	unsigned long mem_map_bytes;   /* its size: max_pfn struct pages */
 	unsigned long max_pfn;         /* frames in all: mem= / PAGE_SIZE */
@@ -237,9 +239,22 @@ struct phys_memory {
 	unsigned long online_pages;    /* frames of online sections */
 	int memfd;                     /* phys=memfd backing, else -1 */
 	pthread_mutex_t hotplug_lock;
+	/* The vmalloc area's reservation, made here with the others (so that
+	 * every reservation that can fail is made before anything is built);
+	 * lib/vmalloc.c owns it and makes it writable as it is used. */
+	char *vmalloc_base;
+	unsigned long vmalloc_size;
+	AO_t vmalloc_writable;         /* bytes of it made writable (anon) */
+	unsigned long reserved_bytes;  /* address space of every reservation */
 };
 
 int memory_init(void);
+/* Unmap every reservation: a boot that failed before anything used them. */
+void memory_unreserve(void);
+/* Make [addr, addr + len) of a read-only reservation writable, if the
+ * process's limits allow it (RLIMIT_AS as if the reservation were not
+ * there, RLIMIT_DATA, the overcommit policy); 0 or -ENOMEM. */
+int memory_commit(void *addr, unsigned long len);
 /* Bring the next offline section of the zone online; false when none is. */
 bool memory_online_section(struct zone *zone);
 bool memory_zone_has_offline(const struct zone *zone);
@@ -354,6 +369,8 @@ static inline struct per_cpu_pages *zone_pcp(const struct zone *zone,
 
 struct kmm_machine {
 	AO_t booted;                   /* 1 once boot has completed */
+	AO_t boot_failed;              /* 1 when it could not get memory: every
+	                                  allocation returns NULL */
 	pthread_mutex_t boot_lock;
 	struct kmm_config conf;
 	struct phys_memory mem;
@@ -388,6 +405,15 @@ static inline void kmm_ensure_booted(void)
 {
 	if (unlikely(AO_load_acquire(&machine.booted) == 0))
 		kmm_boot_slow();
+}
+
+/* Boot on first use, and tell whether the machine is usable: false after a
+ * boot that could not get memory (the caller returns NULL or does
+ * nothing).  For slow paths only. */
+static inline bool kmm_ensure_up(void)
+{
+	kmm_ensure_booted();
+	return likely(!AO_load(&machine.boot_failed));
 }
 
 /* ------------------------------------------------------------------ */

@@ -446,7 +446,8 @@ static noinline struct page *alloc_pages_slowpath(gfp_t gfp, unsigned int order)
 static noinline struct page *alloc_pages_noprof_slow(gfp_t gfp, unsigned int order)
 {
 	struct page *page;
-	kmm_ensure_booted();
+	if (!kmm_ensure_up())
+		return NULL;            /* boot could not get memory */
 	if (unlikely(order > MAX_PAGE_ORDER)) {
 		/* As the kernel: a warning unless __GFP_NOWARN, then NULL. */
 		warn_alloc(gfp, order);
@@ -769,7 +770,8 @@ KMM_EXPORT void free_pages_exact(void *virt, size_t size)
 
 KMM_EXPORT void drain_all_pages(struct zone *zone)
 {
-	kmm_ensure_booted();
+	if (!kmm_ensure_up())
+		return;
 	if (zone) {
 		pcp_drain_zone(zone);
 		return;

@@ -238,7 +238,7 @@ void kmm_publish_fork_child(void)
  * asked for, and start it. */
 __attribute__((constructor)) static void kmm_publish_ctor(void)
 {
-	const char *env = getenv("KMM_CONF");
+	const char *env = secure_getenv("KMM_CONF");
 	if (!env || (!strstr(env, "stats.publish") && !strstr(env, "stats.signal")))
 		return;
 	kmm_ensure_booted();

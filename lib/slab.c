@@ -551,7 +551,8 @@ struct kmem_cache *kmem_cache_create_flags(const char *name, unsigned int size,
 		unsigned int align, slab_flags_t flags, void (*ctor)(void *))
 {
 	struct kmem_cache *s = NULL;
-	kmm_ensure_booted();
+	if (!kmm_ensure_up())
+		return NULL;            /* boot could not get memory */
 	if (!cache_name_ok(name) || size == 0 || size > KMALLOC_MAX_SIZE ||
 	    (align & (align - 1)) || align > PAGE_SIZE || !kmem_cache)
 		goto fail;

@@ -5,8 +5,12 @@
  * 1. THE VMALLOC AREA
  *
  * VMALLOC_START .. VMALLOC_END is one host reservation of its own, four
- * times mem= (at least 1 GiB), aligned to 1 GiB, MAP_NORESERVE, so that
- * is_vmalloc_addr() is one subtraction and one compare.  Every byte of it
+ * times mem= (at least 1 GiB where the address space allows), made by
+ * memory_init() with the others, so that is_vmalloc_addr() is one
+ * subtraction and one compare.  In anon mode it is read-only above the
+ * highest address used so far and made writable as areas reach further
+ * (commit_to_locked), so that only what is used is charged to the
+ * process's limits.  Every byte of it
  * belongs to exactly one vmap_area, in one of three trees (vmap.h): free,
  * busy, or purge (freed, waiting to be unmapped).  Each busy area is
  * followed by a guard page that it owns; size in vmallocinfo includes it,
@@ -241,6 +245,31 @@ static int host_map_frames(unsigned long addr, unsigned long nr)
 			return -errno;
 		i = j;
 	}
+	return 0;
+}
+
+/*
+ * anon mode: the vmalloc reservation is read-only above what has been
+ * used (memory.c, RESERVATIONS AND LIMITS); make it writable up to `end`,
+ * in COMMIT_STEP steps.  Areas are placed lowest first, so this is a high
+ * water mark.  -ENOMEM when the process may not have more.
+ */
+#define COMMIT_STEP (64UL << 20)
+static int commit_to_locked(unsigned long end)
+{
+	unsigned long base = (unsigned long)machine.mem.vmalloc_base;
+	unsigned long done = AO_load(&machine.mem.vmalloc_writable);
+	if (vmst.memfd || end <= base + done)
+		return 0;
+	unsigned long want = ALIGN_UP(end - base, COMMIT_STEP);
+	if (want > machine.mem.vmalloc_size)
+		want = machine.mem.vmalloc_size;
+	if (memory_commit((void *)(base + done), want - done) != 0) {
+		want = PAGE_ALIGN(end - base);          /* at least what is needed */
+		if (memory_commit((void *)(base + done), want - done) != 0)
+			return -ENOMEM;
+	}
+	AO_store(&machine.mem.vmalloc_writable, want);
 	return 0;
 }
 
@@ -487,7 +516,8 @@ static struct vmap_area *get_area(unsigned long size, unsigned long align,
 		purge_vmap_area_lazy(true, 0);
 		pthread_mutex_lock(&vmst.lock);
 	}
-	if (pgtable_populate_locked(va->va_start, size) != 0) {
+	if (commit_to_locked(va->va_end) != 0 ||
+	    pgtable_populate_locked(va->va_start, size) != 0) {
 		if (*warm)
 			queue_lazy_locked(va);      /* back as it was */
 		else
@@ -633,7 +663,8 @@ static void *vmalloc_area(unsigned long size, unsigned long align, gfp_t gfp,
 			  const void *caller)
 {
 	static AO_t warned_zero;
-	kmm_ensure_booted();
+	if (!kmm_ensure_up())
+		return NULL;
 	if (unlikely(!size)) {
 		if (!(gfp & __GFP_NOWARN) && !AO_fetch_and_add1(&warned_zero))
 			kmm_printk("WARNING: vmalloc of size 0 (caller %p)\n", caller);
@@ -771,7 +802,8 @@ KMM_EXPORT void vunmap(const void *addr)
 
 KMM_EXPORT void vm_unmap_aliases(void)
 {
-	kmm_ensure_booted();
+	if (!kmm_ensure_up())
+		return;
 	purge_vmap_area_lazy(true, 0);
 }
 
@@ -887,7 +919,8 @@ KMM_EXPORT void *vrealloc(const void *p, size_t size, gfp_t gfp)
 
 	unsigned long need_end = a + new_size + PAGE_SIZE;
 	bool warm = false;
-	if (pgtable_populate_locked(a + (old_nr << PAGE_SHIFT), (nr - old_nr) << PAGE_SHIFT)) {
+	if (commit_to_locked(need_end) != 0 ||
+	    pgtable_populate_locked(a + (old_nr << PAGE_SHIFT), (nr - old_nr) << PAGE_SHIFT)) {
 		pthread_mutex_unlock(&vmst.lock);
 		warn_vmalloc(gfp, "page table allocation failed", size);
 		return NULL;
@@ -958,7 +991,8 @@ KMM_EXPORT void *vmap(struct page **pages, unsigned int count, unsigned long fla
 {
 	const void *caller = __builtin_return_address(0);
 	(void)prot;                         /* everything is mapped read-write */
-	kmm_ensure_booted();
+	if (!kmm_ensure_up())
+		return NULL;
 	if (!pages || !count || count > machine.mem.max_pfn)
 		return NULL;
 	for (unsigned int i = 0; i < count; i++) {
@@ -1325,21 +1359,12 @@ int vmalloc_check(void)
 
 int vmalloc_init(void)
 {
-	unsigned long mem = machine.mem.max_pfn << PAGE_SHIFT;
-	unsigned long size = ALIGN_UP(4 * mem, SZ_1G);
-	if (size < SZ_1G)
-		size = SZ_1G;
+	/* The range was reserved by memory_init(), with the others. */
+	char *base = machine.mem.vmalloc_base;
+	unsigned long size = machine.mem.vmalloc_size;
 	vmst.memfd = machine.mem.memfd >= 0;
-	int prot = vmst.memfd ? PROT_NONE : PROT_READ | PROT_WRITE;
-	size_t span = size + SZ_1G;
-	char *raw = mmap(NULL, span, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (raw == MAP_FAILED)
+	if (!base)
 		return -ENOMEM;
-	char *base = (char *)ALIGN_UP((unsigned long)raw, SZ_1G);
-	if (base > raw)
-		munmap(raw, (size_t)(base - raw));
-	if (raw + span > base + size)
-		munmap(base + size, (size_t)(raw + span - (base + size)));
 	/* Small areas must not fault in 2 MiB pages. */
 	if (!machine.conf.thp)
 		madvise(base, size, MADV_NOHUGEPAGE);

@@ -5,8 +5,9 @@
  *
  * Nothing here may call malloc before boot has finished, except through
  * paths that re-enter the shim from the booting thread, which glibc serves:
- * settings are read with getenv() and parsed in place, messages are
- * formatted on the stack and written with write(2).
+ * settings are read with secure_getenv() (none in a setuid program) and
+ * parsed in place, messages are formatted on the stack and written with
+ * write(2).
  */
 #include "config.h"
 #include <dlfcn.h>
@@ -223,7 +224,7 @@ static void boot_locked(void)
 	shim.fine_classes = true;
 	shim.slab_max = slab_max;
 	shim.glibc_above = SHIM_GLIBC_ABOVE_DEFAULT;
-	parse_conf(getenv("KMM_CONF"));
+	parse_conf(secure_getenv("KMM_CONF"));  /* none in setuid programs */
 	slab_max = (shim.slab_max + SHIM_ALIGN - 1) & ~(size_t)(SHIM_ALIGN - 1);
 	shim.slab_max = 0;              /* stays 0 until the classes exist */
 	shim.secret = random_secret();

@@ -30,7 +30,8 @@
 #include <unistd.h>
 #include "shim.h"
 
-#define GFP_MALLOC (GFP_KERNEL)
+/* malloc fails quietly, as glibc's does: NULL and ENOMEM, no report. */
+#define GFP_MALLOC (GFP_KERNEL | __GFP_NOWARN)
 #define GFP_MALLOC_LARGE (GFP_KERNEL | __GFP_NOWARN)
 
 /* ------------------------------------------------------------------ */
