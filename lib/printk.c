@@ -90,40 +90,43 @@ void kmm_spin_lock_slow(kmm_spinlock_t *lock)
 	}
 }
 
-/* Composite names first, as the kernel's __def_gfpflag_names. */
+/* As Linux 6.18's __def_gfpflag_names (include/trace/events/mmflags.h):
+ * the combinations, most bits first, then each flag in bit order. */
 static const struct { gfp_t mask; const char *name; } gfp_names[] = {
+	{ GFP_TRANSHUGE, "GFP_TRANSHUGE" },
+	{ GFP_TRANSHUGE_LIGHT, "GFP_TRANSHUGE_LIGHT" },
 	{ GFP_HIGHUSER_MOVABLE, "GFP_HIGHUSER_MOVABLE" },
 	{ GFP_HIGHUSER, "GFP_HIGHUSER" },
 	{ GFP_USER, "GFP_USER" },
-	{ GFP_KERNEL | __GFP_ACCOUNT, "GFP_KERNEL_ACCOUNT" },
+	{ GFP_KERNEL_ACCOUNT, "GFP_KERNEL_ACCOUNT" },
 	{ GFP_KERNEL, "GFP_KERNEL" },
 	{ GFP_NOFS, "GFP_NOFS" },
 	{ GFP_ATOMIC, "GFP_ATOMIC" },
 	{ GFP_NOIO, "GFP_NOIO" },
 	{ GFP_NOWAIT, "GFP_NOWAIT" },
 	{ GFP_DMA, "GFP_DMA" },
-	{ __GFP_HIGHMEM, "__GFP_HIGHMEM" },
 	{ GFP_DMA32, "GFP_DMA32" },
+	{ __GFP_RECLAIM, "__GFP_RECLAIM" },
+	{ __GFP_HIGHMEM, "__GFP_HIGHMEM" },
+	{ __GFP_MOVABLE, "__GFP_MOVABLE" },
+	{ __GFP_RECLAIMABLE, "__GFP_RECLAIMABLE" },
 	{ __GFP_HIGH, "__GFP_HIGH" },
 	{ __GFP_IO, "__GFP_IO" },
 	{ __GFP_FS, "__GFP_FS" },
+	{ __GFP_ZERO, "__GFP_ZERO" },
+	{ __GFP_DIRECT_RECLAIM, "__GFP_DIRECT_RECLAIM" },
+	{ __GFP_KSWAPD_RECLAIM, "__GFP_KSWAPD_RECLAIM" },
+	{ __GFP_WRITE, "__GFP_WRITE" },
 	{ __GFP_NOWARN, "__GFP_NOWARN" },
 	{ __GFP_RETRY_MAYFAIL, "__GFP_RETRY_MAYFAIL" },
 	{ __GFP_NOFAIL, "__GFP_NOFAIL" },
 	{ __GFP_NORETRY, "__GFP_NORETRY" },
-	{ __GFP_COMP, "__GFP_COMP" },
-	{ __GFP_ZERO, "__GFP_ZERO" },
-	{ __GFP_NOMEMALLOC, "__GFP_NOMEMALLOC" },
 	{ __GFP_MEMALLOC, "__GFP_MEMALLOC" },
+	{ __GFP_COMP, "__GFP_COMP" },
+	{ __GFP_NOMEMALLOC, "__GFP_NOMEMALLOC" },
 	{ __GFP_HARDWALL, "__GFP_HARDWALL" },
 	{ __GFP_THISNODE, "__GFP_THISNODE" },
-	{ __GFP_RECLAIMABLE, "__GFP_RECLAIMABLE" },
-	{ __GFP_MOVABLE, "__GFP_MOVABLE" },
 	{ __GFP_ACCOUNT, "__GFP_ACCOUNT" },
-	{ __GFP_WRITE, "__GFP_WRITE" },
-	{ __GFP_RECLAIM, "__GFP_RECLAIM" },
-	{ __GFP_DIRECT_RECLAIM, "__GFP_DIRECT_RECLAIM" },
-	{ __GFP_KSWAPD_RECLAIM, "__GFP_KSWAPD_RECLAIM" },
 };
 
 void kmm_format_gfp(char *buf, size_t size, gfp_t gfp)

@@ -313,6 +313,63 @@ START_TEST(test_warning_format_and_nowarn)
 }
 END_TEST
 
+/* Linux 6.18's combinations: their values, their names in the failure
+ * warning (the kernel's %pGg order), and GFP_NOWAIT warns no more. */
+START_TEST(test_gfp_618_semantics)
+{
+	static const struct { gfp_t gfp; const char *name; } names[] = {
+		{ GFP_KERNEL, "GFP_KERNEL" },
+		{ GFP_KERNEL_ACCOUNT, "GFP_KERNEL_ACCOUNT" },
+		{ GFP_NOWAIT, "GFP_NOWAIT" },
+		{ GFP_NOWAIT & ~__GFP_NOWARN, "__GFP_KSWAPD_RECLAIM" },
+		{ GFP_ATOMIC | __GFP_NOWARN, "GFP_ATOMIC|__GFP_NOWARN" },
+		{ GFP_TRANSHUGE, "GFP_TRANSHUGE" },
+		{ GFP_TRANSHUGE_LIGHT, "GFP_TRANSHUGE_LIGHT" },
+		{ GFP_TRANSHUGE | __GFP_THISNODE, "GFP_TRANSHUGE|__GFP_THISNODE" },
+		{ GFP_HIGHUSER_MOVABLE | __GFP_ZERO, "GFP_HIGHUSER_MOVABLE|__GFP_ZERO" },
+		{ GFP_KERNEL | __GFP_ZERO | __GFP_NOWARN | __GFP_COMP,
+		  "GFP_KERNEL|__GFP_ZERO|__GFP_NOWARN|__GFP_COMP" },
+		{ GFP_DMA32 | __GFP_RECLAIM, "GFP_NOIO|GFP_DMA32" },
+		{ __GFP_HIGHMEM | __GFP_MOVABLE | __GFP_IO, "__GFP_HIGHMEM|__GFP_MOVABLE|__GFP_IO" },
+		{ 0, "none" },
+		{ GFP_KERNEL | 0x200u, "GFP_KERNEL|0x200" },
+	};
+	char buf[256];
+	ck_assert_uint_eq(GFP_NOWAIT, 0x2800);
+	ck_assert_uint_eq(GFP_KERNEL_ACCOUNT, 0x400cc0);
+	ck_assert_uint_eq(GFP_TRANSHUGE_LIGHT, 0x1c20ca);
+	ck_assert_uint_eq(GFP_TRANSHUGE, 0x1c24ca);
+	ck_assert(!(GFP_TRANSHUGE_LIGHT & __GFP_RECLAIM));
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		kmm_format_gfp(buf, sizeof(buf), names[i].gfp);
+		ck_assert_str_eq(buf, names[i].name);
+	}
+
+	char path[] = "/tmp/kmm-test-XXXXXX";
+	int fd = mkstemp(path);
+	int saved = dup(STDERR_FILENO);
+	dup2(fd, STDERR_FILENO);
+	kmm_test_boot("mem=64M");
+	ck_assert_ptr_null(alloc_pages(GFP_NOWAIT, MAX_PAGE_ORDER + 1));      /* silent */
+	ck_assert_ptr_null(alloc_pages(GFP_TRANSHUGE, MAX_PAGE_ORDER + 1));   /* silent */
+	ck_assert_ptr_null(alloc_pages(GFP_KERNEL_ACCOUNT, MAX_PAGE_ORDER + 1));
+	/* A GFP_NOWAIT request is served when memory is there. */
+	struct page *p = alloc_pages(GFP_NOWAIT, 0);
+	ck_assert_ptr_nonnull(p);
+	__free_pages(p, 0);
+	p = alloc_pages(GFP_TRANSHUGE_LIGHT, pageblock_order);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_uint_eq(compound_order(p), pageblock_order);
+	__free_pages(p, pageblock_order);
+	dup2(saved, STDERR_FILENO);
+	close(fd);
+	ck_assert_int_eq(count_lines(path, "page allocation failure"), 1);
+	ck_assert_int_eq(count_lines(path, "order:11, mode:0x400cc0(GFP_KERNEL_ACCOUNT)"), 1);
+	unlink(path);
+	ck_assert_kmm_clean();
+}
+END_TEST
+
 /* __GFP_ZERO reads zero even when an earlier user dirtied the frames. */
 START_TEST(test_gfp_zero_after_dirty)
 {
@@ -943,6 +1000,7 @@ static Suite *page_alloc_suite(void)
 	tcase_add_test(tc, test_lowmem_reserve);
 	tcase_add_test(tc, test_exhaustion_under_64m);
 	tcase_add_test(tc, test_warning_format_and_nowarn);
+	tcase_add_test(tc, test_gfp_618_semantics);
 	tcase_add_test(tc, test_sections_online_on_demand);
 	tcase_add_loop_test(tc, test_free_counts_agree, 0, 2);
 	tcase_add_test(tc, test_pcp_lists_stay_below_high);

@@ -29,6 +29,32 @@
  *
  * Reclaim modifiers (__GFP_DIRECT_RECLAIM, __GFP_KSWAPD_RECLAIM, __GFP_IO,
  * __GFP_FS) are accepted and recorded; there is no reclaim in user space.
+ * __GFP_DIRECT_RECLAIM still means "the caller may sleep": fault injection
+ * skips such requests by default (ignore_gfp_wait, kmm.conf(5)), as the
+ * kernel's fail_page_alloc and failslab do.  __GFP_ACCOUNT (charge to the
+ * memory cgroup) is accepted and recorded; there are no cgroups here.
+ *
+ * The combinations, as Linux 6.18's include/linux/gfp_types.h:
+ *   GFP_KERNEL      the usual one for kernel-internal allocations: may
+ *                   sleep (direct reclaim), may start I/O and call into
+ *                   the filesystem.
+ *   GFP_KERNEL_ACCOUNT  GFP_KERNEL, charged to the memory cgroup of the
+ *                   caller (for memory a user can make the kernel hold).
+ *   GFP_ATOMIC      the caller cannot sleep and must not fail: may use the
+ *                   reserves below the min watermark.
+ *   GFP_NOWAIT      the caller cannot sleep and copes with failure; since
+ *                   6.18 it includes __GFP_NOWARN, so a failure prints no
+ *                   warning (add nothing to get one back; use GFP_ATOMIC
+ *                   when failing is not an option).
+ *   GFP_NOIO, GFP_NOFS  may reclaim, but not start I/O / call into the
+ *                   filesystem (prefer the memalloc_no*_save() scopes).
+ *   GFP_USER        for user-space memory the kernel also touches.
+ *   GFP_DMA, GFP_DMA32  the zone modifiers above, for old devices.
+ *   GFP_HIGHUSER, GFP_HIGHUSER_MOVABLE  user-space pages that may live in
+ *                   HighMem (and be migrated): map them with kmap().
+ *   GFP_TRANSHUGE_LIGHT  transparent huge pages without reclaim or
+ *                   compaction: a compound page, no warning, no reserves.
+ *   GFP_TRANSHUGE   the same, allowed direct reclaim (may sleep).
  */
 #ifndef KMM_GFP_H
 #define KMM_GFP_H
@@ -66,7 +92,8 @@ typedef unsigned int gfp_t;
 
 #define GFP_ATOMIC            (__GFP_HIGH | __GFP_KSWAPD_RECLAIM)
 #define GFP_KERNEL            (__GFP_RECLAIM | __GFP_IO | __GFP_FS)
-#define GFP_NOWAIT            (__GFP_KSWAPD_RECLAIM)
+#define GFP_KERNEL_ACCOUNT    (GFP_KERNEL | __GFP_ACCOUNT)
+#define GFP_NOWAIT            (__GFP_KSWAPD_RECLAIM | __GFP_NOWARN)
 #define GFP_NOIO              (__GFP_RECLAIM)
 #define GFP_NOFS              (__GFP_RECLAIM | __GFP_IO)
 #define GFP_USER              (__GFP_RECLAIM | __GFP_IO | __GFP_FS | __GFP_HARDWALL)
@@ -74,6 +101,9 @@ typedef unsigned int gfp_t;
 #define GFP_DMA32             (__GFP_DMA32)
 #define GFP_HIGHUSER          (GFP_USER | __GFP_HIGHMEM)
 #define GFP_HIGHUSER_MOVABLE  (GFP_HIGHUSER | __GFP_MOVABLE)
+#define GFP_TRANSHUGE_LIGHT   ((GFP_HIGHUSER_MOVABLE | __GFP_COMP | \
+				__GFP_NOMEMALLOC | __GFP_NOWARN) & ~__GFP_RECLAIM)
+#define GFP_TRANSHUGE         (GFP_TRANSHUGE_LIGHT | __GFP_DIRECT_RECLAIM)
 
 struct page;
 struct zone;
