@@ -32,6 +32,7 @@
  * takes the allocator's locks like any other caller.
  */
 #include "config.h"
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/futex.h>
@@ -234,12 +235,30 @@ void kmm_publish_fork_child(void)
 	stats_path[0] = '\0';
 }
 
+/*
+ * One allocator per process: a program linked with -lkmm and started under
+ * kmm-run loads libkmm.so beside libkmm-malloc.so, which exports the same
+ * API and, preloaded, comes first in the lookup order, so the program's
+ * calls all reach the shim's instance.  This module's copy is then idle,
+ * and its constructor must not boot it.  Shadowed: the first kmm_init in
+ * the global scope is not this module's.
+ */
+static bool instance_shadowed(void)
+{
+	Dl_info self, first;
+	void *sym = dlsym(RTLD_DEFAULT, "kmm_init");
+	return sym && dladdr((void *)instance_shadowed, &self) && dladdr(sym, &first) &&
+	       self.dli_fbase != first.dli_fbase;
+}
+
 /* After the C library is up, boot (reading KMM_CONF) if a live view is
  * asked for, and start it. */
 __attribute__((constructor)) static void kmm_publish_ctor(void)
 {
 	const char *env = secure_getenv("KMM_CONF");
 	if (!env || (!strstr(env, "stats.publish") && !strstr(env, "stats.signal")))
+		return;
+	if (instance_shadowed())
 		return;
 	kmm_ensure_booted();
 	kmm_publish_start();
