@@ -24,22 +24,28 @@
  *                            len, text[] }
  *
  * With stats.publish=1 the header lives in a POSIX shared-memory object,
- * /dev/shm/kmm-stats.PID (mode 0600, removed at exit), and the text of the
- * dumps is written after it; kmmstat PID bumps `request`, wakes the futex
+ * /dev/shm/kmm-stats.PID, created exclusively (O_EXCL; never a file that
+ * someone else made), mode 0600, its blocks allocated at creation (a full
+ * /dev/shm is an error at start, never a SIGBUS later), removed at exit,
+ * and, when a process was killed before that, by the next one to start;
+ * the text of the dumps is written after it; kmmstat PID bumps `request`, wakes the futex
  * and waits for `done`.  With stats.signal=SIG the signal handler does the
  * same on the header (only async-signal-safe operations: an atomic add
  * and a futex wake), and the thread prints the dumps to stderr.  The thread
  * takes the allocator's locks like any other caller.
  */
 #include "config.h"
+#include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/futex.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include "internal.h"
@@ -174,6 +180,75 @@ static void stats_unlink(void)
 		shm_unlink(stats_path + strlen("/dev/shm"));
 }
 
+/*
+ * The shared page, created exclusively: never a file someone else made
+ * (another user could read the heap's layout through it, truncate it under
+ * us to kill us with SIGBUS, or keep it).  A leftover with our PID that is
+ * ours (a process that died without its exit handlers) is removed first;
+ * anything else is refused.  Its blocks are allocated up front, so that a
+ * full /dev/shm fails here, not with SIGBUS at the first write.
+ */
+static void *stats_shm_create(const char *name, size_t size)
+{
+	int fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0 && errno == EEXIST) {
+		struct stat st;
+		int old = shm_open(name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0);
+		bool ours = old >= 0 && fstat(old, &st) == 0 && S_ISREG(st.st_mode) &&
+			    st.st_uid == geteuid();
+		if (old >= 0)
+			close(old);
+		if (!ours) {
+			kmm_printk("libkmm: stats.publish: /dev/shm%s exists and is not ours; "
+				   "not published\n", name);
+			return MAP_FAILED;
+		}
+		shm_unlink(name);
+		fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	}
+	if (fd < 0) {
+		kmm_printk("libkmm: stats.publish: cannot create /dev/shm%s (%s)\n", name,
+			   strerror(errno));
+		return MAP_FAILED;
+	}
+	void *mem = MAP_FAILED;
+	int err = fchmod(fd, 0600) == 0 ? posix_fallocate(fd, 0, (off_t)size) : errno;
+	if (err == 0)
+		mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	else
+		errno = err;
+	if (mem == MAP_FAILED) {
+		kmm_printk("libkmm: stats.publish: cannot create /dev/shm%s (%s)\n", name,
+			   strerror(errno));
+		shm_unlink(name);
+	}
+	close(fd);
+	return mem;
+}
+
+/* Pages of ours left by processes that are gone (killed before their
+ * exit handlers ran): removed when the next one starts. */
+static void remove_stale_pages(void)
+{
+	DIR *d = opendir("/dev/shm");
+	struct dirent *e;
+	if (!d)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		int pid;
+		char tail;
+		struct stat st;
+		if (sscanf(e->d_name, "kmm-stats.%d%c", &pid, &tail) != 1 || pid <= 0)
+			continue;
+		if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+		    !S_ISREG(st.st_mode) || st.st_uid != geteuid())
+			continue;
+		if (kill(pid, 0) != 0 && errno == ESRCH)
+			unlinkat(dirfd(d), e->d_name, 0);
+	}
+	closedir(d);
+}
+
 /* Start the reporter if a setting asks for it.  Only from a context that
  * may create threads: the constructor or kmm_init(). */
 void kmm_publish_start(void)
@@ -187,17 +262,10 @@ void kmm_publish_start(void)
 	size_t size = c->stats_publish ? KMM_STATS_SIZE : sizeof(struct kmm_stats_page);
 	if (c->stats_publish) {
 		snprintf(stats_path, sizeof(stats_path), "/dev/shm/kmm-stats.%d", (int)getpid());
-		const char *name = stats_path + strlen("/dev/shm");
-		int fd = shm_open(name, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-		if (fd >= 0 && ftruncate(fd, (off_t)size) == 0)
-			mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-		if (fd >= 0)
-			close(fd);
-		if (mem == MAP_FAILED) {
-			kmm_printk("libkmm: stats.publish: cannot create %s (%s)\n",
-				   stats_path, strerror(errno));
+		remove_stale_pages();
+		mem = stats_shm_create(stats_path + strlen("/dev/shm"), size);
+		if (mem == MAP_FAILED)
 			stats_path[0] = '\0';
-		}
 	}
 	if (mem == MAP_FAILED) {
 		size = sizeof(struct kmm_stats_page);
