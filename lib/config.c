@@ -81,10 +81,21 @@ static const struct setting settings[] = {
 	{ prefix ".space", SET_SIZE, FIELD(field.space), 0, 0, ~0UL >> 1, false,          \
 	  "a size in bytes such as 1M" },                                                \
 	{ prefix ".times", SET_LONG, FIELD(field.times), 0, 0, 0, false,                  \
-	  "a count of failures, or -1 for no limit" }
+	  "a count of failures, or -1 for no limit" },                                   \
+	/* The kernel's debugfs file is ignore-gfp-wait: both spellings. */             \
+	{ prefix ".ignore_gfp_wait", SET_BOOL, FIELD(field.ignore_gfp_wait), 0, 0, 0,    \
+	  false, "0 or 1" },                                                             \
+	{ prefix ".ignore-gfp-wait", SET_BOOL, FIELD(field.ignore_gfp_wait), 0, 0, 0,    \
+	  false, "0 or 1" }
 	FAULT_SETTINGS("fail_page_alloc", fail_page_alloc),
 	{ "fail_page_alloc.min_order", SET_UINT, FIELD(fail_page_alloc.min_order), 0, 0,
 	  MAX_PAGE_ORDER, false, "an order, 0 to 10" },
+	{ "fail_page_alloc.min-order", SET_UINT, FIELD(fail_page_alloc.min_order), 0, 0,
+	  MAX_PAGE_ORDER, false, "an order, 0 to 10" },
+	{ "fail_page_alloc.ignore_gfp_highmem", SET_BOOL,
+	  FIELD(fail_page_alloc.ignore_gfp_highmem), 0, 0, 0, false, "0 or 1" },
+	{ "fail_page_alloc.ignore-gfp-highmem", SET_BOOL,
+	  FIELD(fail_page_alloc.ignore_gfp_highmem), 0, 0, 0, false, "0 or 1" },
 	FAULT_SETTINGS("failslab", failslab),
 	{ "failslab.caches", SET_STRING, FIELD(failslab_caches),
 	  sizeof(((struct kmm_config *)0)->failslab_caches), 0, 0, true,
@@ -122,6 +133,11 @@ void kmm_config_defaults(struct kmm_config *conf)
 #endif
 	conf->fail_page_alloc.interval = conf->failslab.interval = 1;
 	conf->fail_page_alloc.times = conf->failslab.times = -1;
+	/* The kernel's defaults: requests that may sleep are never failed,
+	 * nor HighMem ones or order 0 by fail_page_alloc. */
+	conf->fail_page_alloc.ignore_gfp_wait = conf->failslab.ignore_gfp_wait = true;
+	conf->fail_page_alloc.ignore_gfp_highmem = true;
+	conf->fail_page_alloc.min_order = 1;
 }
 
 bool kmm_parse_size(const char *s, size_t len, unsigned long *out)

@@ -147,6 +147,8 @@ struct kmm_config {
 		unsigned long space;       /* bytes let through before failing */
 		unsigned long min_order;   /* fail_page_alloc: lower orders pass */
 		long times;                /* failures in all; -1: no limit */
+		bool ignore_gfp_wait;      /* calls that may sleep pass (default) */
+		bool ignore_gfp_highmem;   /* fail_page_alloc: __GFP_HIGHMEM passes */
 	} fail_page_alloc, failslab;
 	char failslab_caches[256];     /* failslab.caches=: only these caches */
 	int nr_errors;                 /* settings reported and ignored */
@@ -167,6 +169,7 @@ bool kmm_parse_size(const char *s, size_t len, unsigned long *out);
 
 struct fault_attr {
 	bool enabled;
+	bool ignore_gfp_reclaim, ignore_gfp_highmem;  /* ignore-gfp-wait, -highmem */
 	unsigned long probability, interval, min_order;
 	AO_t calls;                    /* calls seen, for interval */
 	AO_t space_left;               /* bytes still let through */
@@ -179,6 +182,10 @@ struct fault_attr {
 void fault_attr_init(struct fault_attr *attr, const struct fault_config *conf);
 /* True when this call should fail; `size` is bytes asked for. */
 bool should_fail(struct fault_attr *attr, unsigned long size);
+/* The kernel's should_fail_alloc_page() and __should_failslab() (less the
+ * cache filter): the gfp and order rules, then should_fail(). */
+bool should_fail_alloc_page(gfp_t gfp, unsigned int order);
+bool should_failslab(gfp_t gfp, unsigned long size);
 /* A random number from an atomic state (splitmix64); thread-safe. */
 unsigned long kmm_random(AO_t *state);
 

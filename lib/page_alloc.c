@@ -454,9 +454,7 @@ static noinline struct page *alloc_pages_noprof_slow(gfp_t gfp, unsigned int ord
 		return NULL;
 	}
 	if (unlikely(machine.pa.hardened)) {
-		struct fault_attr *fail = &machine.pa.fail_page_alloc;
-		if (!(gfp & __GFP_NOFAIL) && order >= fail->min_order &&
-		    should_fail(fail, PAGE_SIZE << order)) {
+		if (should_fail_alloc_page(gfp, order)) {
 			AO_fetch_and_add1(&machine.pa.alloc_fail_count);
 			return NULL;
 		}

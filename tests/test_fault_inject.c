@@ -1,7 +1,9 @@
 /*
- * test_fault_inject.c - fail_page_alloc, init_on_alloc, init_on_free and
- * page_alloc.shuffle: the page allocator survives every injected failure
- * with consistent state, and the hardening options do what they say.
+ * test_fault_inject.c - fail_page_alloc (and failslab's decision),
+ * init_on_alloc, init_on_free and page_alloc.shuffle: the page allocator
+ * survives every injected failure with consistent state, the kernel's
+ * defaults spare requests that may sleep, HighMem and order 0, and the
+ * hardening options do what they say.
  */
 #include "config.h"
 #include <string.h>
@@ -11,8 +13,10 @@
 
 START_TEST(test_fail_page_alloc_times)
 {
-	/* interval 1, probability 100 %, no space, 5 times: exactly five fail. */
-	kmm_test_boot("mem=64M fail_page_alloc=1,100,0,5");
+	/* interval 1, probability 100 %, no space, 5 times: exactly five fail
+	 * (GFP_KERNEL of any order: ignore_gfp_wait and min_order lifted). */
+	kmm_test_boot("mem=64M fail_page_alloc=1,100,0,5 fail_page_alloc.ignore_gfp_wait=0 "
+		      "fail_page_alloc.min_order=0");
 	drain_all_pages(NULL);
 	unsigned long before = nr_free_pages();
 	int failed = 0;
@@ -36,7 +40,8 @@ END_TEST
 
 START_TEST(test_fail_page_alloc_probability_and_nofail)
 {
-	kmm_test_boot("mem=128M fail_page_alloc.probability=50");
+	kmm_test_boot("mem=128M fail_page_alloc.probability=50 "
+		      "fail_page_alloc.ignore-gfp-wait=0 fail_page_alloc.min-order=0");
 	enum { N = 2000 };
 	static struct page *pages[N];
 	int failed = 0;
@@ -63,7 +68,7 @@ END_TEST
 START_TEST(test_fail_page_alloc_interval_and_min_order)
 {
 	kmm_test_boot("mem=64M fail_page_alloc.probability=100 fail_page_alloc.interval=4 "
-		      "fail_page_alloc.min_order=2");
+		      "fail_page_alloc.min_order=2 fail_page_alloc.ignore_gfp_wait=0");
 	int failed = 0;
 	for (int i = 0; i < 40; i++) {
 		struct page *p = alloc_pages(GFP_KERNEL, 0);   /* below min_order */
@@ -75,6 +80,103 @@ START_TEST(test_fail_page_alloc_interval_and_min_order)
 			__free_pages(p, 2);
 	}
 	ck_assert_int_eq(failed, 10);   /* every fourth */
+	ck_assert_kmm_clean();
+}
+END_TEST
+
+/* The kernel's defaults (mm/fail_page_alloc.c): ignore-gfp-wait and
+ * ignore-gfp-highmem on, min-order 1.  Only requests that cannot sleep
+ * fail: GFP_KERNEL never does, GFP_ATOMIC and GFP_NOWAIT of order 1 up do. */
+START_TEST(test_fail_page_alloc_defaults)
+{
+	struct kmm_config c;
+	kmm_config_defaults(&c);
+	ck_assert(c.fail_page_alloc.ignore_gfp_wait);
+	ck_assert(c.fail_page_alloc.ignore_gfp_highmem);
+	ck_assert_uint_eq(c.fail_page_alloc.min_order, 1);
+	ck_assert(c.failslab.ignore_gfp_wait);
+
+	kmm_test_boot("mem=256M lowmem=128M fail_page_alloc.probability=100");
+	for (unsigned int order = 0; order <= MAX_PAGE_ORDER; order++) {
+		struct page *p = alloc_pages(GFP_KERNEL, order);      /* may sleep */
+		ck_assert_msg(p != NULL, "GFP_KERNEL order %u failed", order);
+		__free_pages(p, order);
+		p = alloc_pages(GFP_HIGHUSER_MOVABLE, order);
+		ck_assert_ptr_nonnull(p);
+		__free_pages(p, order);
+		/* Cannot sleep: fails from min-order up. */
+		p = alloc_pages(GFP_ATOMIC | __GFP_NOWARN, order);
+		ck_assert_msg((p == NULL) == (order >= 1), "GFP_ATOMIC order %u", order);
+		if (p)
+			__free_pages(p, order);
+		ck_assert_ptr_eq(alloc_pages(GFP_NOWAIT, order + 1 > MAX_PAGE_ORDER ?
+					     MAX_PAGE_ORDER : order + 1), NULL);
+		/* HighMem is skipped, and __GFP_NOFAIL always. */
+		p = alloc_pages(GFP_NOWAIT | __GFP_HIGHMEM, order);
+		ck_assert_ptr_nonnull(p);
+		ck_assert(PageHighMem(p));
+		__free_pages(p, order);
+		p = alloc_pages(GFP_ATOMIC | __GFP_NOFAIL, order);
+		ck_assert_ptr_nonnull(p);
+		__free_pages(p, order);
+	}
+	ck_assert_kmm_clean();
+}
+END_TEST
+
+/* Each default can be turned off, in either spelling (the kernel's
+ * debugfs files are ignore-gfp-wait, ignore-gfp-highmem, min-order). */
+START_TEST(test_fail_page_alloc_settings)
+{
+	struct kmm_config c;
+	kmm_config_defaults(&c);
+	ck_assert_int_eq(kmm_config_parse(&c, "fail_page_alloc.ignore_gfp_wait=0 "
+					  "fail_page_alloc.ignore-gfp-highmem=0 "
+					  "fail_page_alloc.min-order=3 failslab.ignore-gfp-wait=0"), 0);
+	ck_assert(!c.fail_page_alloc.ignore_gfp_wait);
+	ck_assert(!c.fail_page_alloc.ignore_gfp_highmem);
+	ck_assert_uint_eq(c.fail_page_alloc.min_order, 3);
+	ck_assert(!c.failslab.ignore_gfp_wait);
+	ck_assert_int_eq(kmm_config_parse(&c, "fail_page_alloc.ignore-gfp-wait=1 "
+					  "fail_page_alloc.ignore_gfp_highmem=on "
+					  "failslab.ignore_gfp_wait=yes"), 0);
+	ck_assert(c.fail_page_alloc.ignore_gfp_wait && c.fail_page_alloc.ignore_gfp_highmem &&
+		  c.failslab.ignore_gfp_wait);
+
+	kmm_test_boot("mem=256M lowmem=128M fail_page_alloc.probability=100 "
+		      "fail_page_alloc.ignore-gfp-highmem=0 fail_page_alloc.min_order=0");
+	ck_assert_ptr_null(alloc_pages(GFP_NOWAIT | __GFP_HIGHMEM, 0));
+	ck_assert_ptr_null(alloc_pages(GFP_NOWAIT, 0));
+	struct page *p = alloc_pages(GFP_HIGHUSER, 0);      /* may sleep: spared */
+	ck_assert_ptr_nonnull(p);
+	__free_pages(p, 0);
+	ck_assert_kmm_clean();
+}
+END_TEST
+
+/* failslab's decision (the slab layer asks should_failslab() with the
+ * request's gfp): may-sleep requests are spared by default. */
+START_TEST(test_failslab_decision)
+{
+	kmm_test_boot("mem=64M failslab.probability=100");
+	ck_assert(!should_failslab(GFP_KERNEL, 64));
+	ck_assert(!should_failslab(GFP_NOFS | __GFP_ZERO, 64));
+	ck_assert(should_failslab(GFP_ATOMIC, 64));
+	ck_assert(should_failslab(GFP_NOWAIT, 64));
+	ck_assert(!should_failslab(GFP_ATOMIC | __GFP_NOFAIL, 64));
+	/* A cannot-sleep kmalloc fails, through the slab layer's hook. */
+	ck_assert_ptr_null(kmalloc(64, GFP_ATOMIC));
+	ck_assert_kmm_clean();
+}
+END_TEST
+
+START_TEST(test_failslab_decision_gfp_wait_off)
+{
+	kmm_test_boot("mem=64M failslab.probability=100 failslab.ignore_gfp_wait=0");
+	ck_assert(should_failslab(GFP_KERNEL, 64));
+	ck_assert(should_failslab(GFP_ATOMIC, 64));
+	ck_assert(!should_failslab(GFP_KERNEL | __GFP_NOFAIL, 64));
+	ck_assert_ptr_null(kmalloc(64, GFP_KERNEL));
 	ck_assert_kmm_clean();
 }
 END_TEST
@@ -158,6 +260,10 @@ int main(void)
 	tcase_add_test(tc, test_fail_page_alloc_times);
 	tcase_add_test(tc, test_fail_page_alloc_probability_and_nofail);
 	tcase_add_test(tc, test_fail_page_alloc_interval_and_min_order);
+	tcase_add_test(tc, test_fail_page_alloc_defaults);
+	tcase_add_test(tc, test_fail_page_alloc_settings);
+	tcase_add_test(tc, test_failslab_decision);
+	tcase_add_test(tc, test_failslab_decision_gfp_wait_off);
 	tcase_add_test(tc, test_init_on_alloc);
 	tcase_add_test(tc, test_init_on_free);
 	tcase_add_test(tc, test_shuffle);
