@@ -30,6 +30,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/single_threaded.h>
 #include <unistd.h>
 #include "page_alloc.h"
 #include "vmap.h"
@@ -68,8 +69,20 @@ static const struct layer layers[] = {
 
 #define MAX_LOCK_RANK 8
 
+/*
+ * fork() from a signal handler (tst-mallocfork2): the handler may have
+ * interrupted this very thread inside the allocator, holding a lock that
+ * the prepare handler would wait for forever.  As glibc does, a process
+ * that has only ever had one thread takes no lock: no other thread can be
+ * in the middle of a change, and the child gets the state as it is.
+ */
+static bool fork_skipped_locks;
+
 static void fork_prepare(void)
 {
+	fork_skipped_locks = __libc_single_threaded;
+	if (fork_skipped_locks)
+		return;
 	for (int rank = 0; rank <= MAX_LOCK_RANK; rank++)
 		for (size_t i = 0; i < ARRAY_SIZE(layers); i++)
 			if (layers[i].lock_all && layers[i].lock_rank == rank)
@@ -86,6 +99,8 @@ static void fork_child(void)
 
 static void fork_release(void)
 {
+	if (fork_skipped_locks)
+		return;
 	for (int rank = MAX_LOCK_RANK; rank >= 0; rank--)
 		for (size_t i = ARRAY_SIZE(layers); i-- > 0;)
 			if (layers[i].unlock_all && layers[i].lock_rank == rank)

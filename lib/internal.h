@@ -213,6 +213,9 @@ long kmm_now_ns(void);
 typedef struct { AO_TS_t locked; } kmm_spinlock_t;
 #define KMM_SPINLOCK_INIT { AO_TS_INITIALIZER }
 void kmm_spin_lock_slow(kmm_spinlock_t *lock);
+/* Bounded spinning: aborts with a report after 10 s of waiting (see
+ * printk.c); *since starts at 0. */
+void kmm_spin_wait_check(long *since, const char *what);
 
 static inline void kmm_spin_lock(kmm_spinlock_t *lock)
 {

@@ -8,6 +8,7 @@
  */
 #include "config.h"
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -78,16 +79,44 @@ bool kmm_ratelimit(struct ratelimit_state *rs)
 void kmm_spin_lock_slow(kmm_spinlock_t *lock)
 {
 	unsigned int spins = 0;
+	long since = 0;
 	while (AO_test_and_set_acquire(&lock->locked) == AO_TS_SET) {
 		if (++spins < 64) {
 #if defined(__x86_64__) || defined(__i386__)
 			__asm__ __volatile__("pause");
 #endif
-		} else {
-			/* The holder may be preempted: let it run. */
-			sched_yield();
+			continue;
 		}
+		/* The holder may be preempted: let it run. */
+		sched_yield();
+		if (spins % 1024)
+			continue;
+		kmm_spin_wait_check(&since, "a spinlock");
 	}
+}
+
+/*
+ * A spinlock or a CPU's magazine pair is held for a few microseconds; one
+ * still held after KMM_SPIN_LIMIT_NS is held by the waiting thread itself,
+ * in a frame that a signal handler interrupted (malloc is not
+ * async-signal-safe): it will never be released.  Report it and abort,
+ * rather than spin at 100 % CPU forever.  Called every ~1000 yields; *since
+ * is 0 at the first call.
+ */
+#define KMM_SPIN_LIMIT_NS (10L * 1000000000L)
+void kmm_spin_wait_check(long *since, const char *what)
+{
+	long now = kmm_now_ns();
+	if (!*since) {
+		*since = now;
+		return;
+	}
+	if (now - *since < KMM_SPIN_LIMIT_NS)
+		return;
+	kmm_printk("libkmm: %s has been held for %ld s while this thread waits: the "
+		   "allocator was re-entered (from a signal handler?) while this thread "
+		   "held it; aborting\n", what, (now - *since) / 1000000000L);
+	abort();
 }
 
 /* As Linux 6.18's __def_gfpflag_names (include/trace/events/mmflags.h):

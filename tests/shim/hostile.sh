@@ -2,7 +2,8 @@
 # A hostile environment is an input too: address-space and data limits
 # (before and after boot), valgrind, a setuid program, dlopen + dlclose of
 # libkmm from C and from Python, a program linked with -lkmm under kmm-run,
-# and stats.signal with a signal whose default action matters.  Each must
+# stats.signal with a signal whose default action matters, and fork() and
+# malloc() from signal handlers.  Each must
 # leave the program working (or failing as glibc would), never crash it.
 . "${KMM_TOP_SRCDIR:-..}/tests/shim/common.sh"
 scratch
@@ -95,6 +96,13 @@ if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null 2>&1; then
 else
 	echo "SKIP part: setuid: needs root and setpriv"
 fi
+
+# fork() from a signal handler that interrupted malloc (glibc's
+# tst-mallocfork2), and malloc inside that handler too.
+out=$(timeout 120 "$KMM_RUN" "$B/tests/shim/sigfork") || fail "fork from a signal handler: $out (status $?)"
+echo "ok: $out"
+out=$(timeout 120 "$KMM_RUN" "$B/tests/shim/sigfork" -m) || fail "malloc in a signal handler: $out (status $?)"
+echo "ok: with malloc in the handler: $out"
 
 # valgrind with the default settings (its address space is smaller).
 if command -v valgrind >/dev/null 2>&1; then
