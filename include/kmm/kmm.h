@@ -25,7 +25,8 @@
 /* Boot with these settings instead of KMM_CONF (NULL: use KMM_CONF).
  * Returns 0; -EINVAL when a setting is not understood (each is reported on
  * stderr, and the library does not boot: call again with good settings);
- * -EBUSY once booted. */
+ * -EBUSY once booted; -ENOMEM when boot could not get memory (then every
+ * allocation returns NULL). */
 int kmm_init(const char *conf);
 
 void kmm_show_buddyinfo(FILE *f);
