@@ -129,13 +129,17 @@
 #include "config.h"
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <link.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 #include "vmap.h"
 
 #define LAZY_MAX_BYTES (32UL << 20)     /* times fls(nr_cpus); see 4. */
-#define MEMFD_FRAME_ORDER 3            /* frames taken 8 at a time in memfd mode */
+#define MEMFD_FRAME_ORDER 3
+#define BITS_PER_LONG (8 * sizeof(long))            /* frames taken 8 at a time in memfd mode */
 
 static struct {
 	pthread_mutex_t purge_lock;    /* vmap_purge_lock */
@@ -152,6 +156,9 @@ static struct {
 	unsigned long nr_purges;       /* purges done */
 	unsigned long lazy_frames;     /* frames still mapped in lazy ranges */
 	unsigned long warm_hits;       /* vmalloc()s served from a lazy range */
+	unsigned long *guard_bits;     /* anon: a bit per page made PROT_NONE */
+	unsigned long nr_guards;       /* bits set */
+	unsigned long max_guards;      /* the most at once (vm.max_map_count / 4) */
 	bool memfd;                    /* phys=memfd backing */
 } vmst = {
 	.purge_lock = PTHREAD_MUTEX_INITIALIZER,
@@ -270,6 +277,67 @@ static int commit_to_locked(unsigned long end)
 			return -ENOMEM;
 	}
 	AO_store(&machine.mem.vmalloc_writable, want);
+	return 0;
+}
+
+/*
+ * Guard pages that fault (anon mode; in memfd mode the whole range is
+ * PROT_NONE but for the frames mapped into it).  The page after each area
+ * is made PROT_NONE when the area is handed out, and stays so while it is
+ * lazy or free, until an area's data lands on it: a bit per page of the
+ * range records what is protected, so that handing out an area costs a
+ * system call only where its data covers an old guard page or its own
+ * guard is new (a block reused at its old size costs none).  Each guard
+ * inside writable memory splits a host mapping in three, and the host
+ * allows vm.max_map_count mappings in all: at most a quarter of that are
+ * kept; past it, new guard pages stay a gap in the address space, as they
+ * were before, and nr_guards says how many fault.
+ */
+static inline bool guard_test(unsigned long page)
+{
+	return vmst.guard_bits[page / BITS_PER_LONG] & (1UL << (page % BITS_PER_LONG));
+}
+
+static void guard_protect_locked(unsigned long addr)
+{
+	unsigned long page = (addr - kmm_vmalloc_start) >> PAGE_SHIFT;
+	if (vmst.memfd || !vmst.guard_bits || guard_test(page) ||
+	    vmst.nr_guards >= vmst.max_guards)
+		return;
+	if (mprotect((void *)addr, PAGE_SIZE, PROT_NONE) != 0)
+		return;                 /* the host's mapping limit: a gap only */
+	vmst.guard_bits[page / BITS_PER_LONG] |= 1UL << (page % BITS_PER_LONG);
+	vmst.nr_guards++;
+}
+
+/* Data goes onto [addr, addr + len): make its guard pages writable again,
+ * a run at a time.  Usually a scan of a few bitmap words. */
+static int guard_clear_locked(unsigned long addr, unsigned long len)
+{
+	if (vmst.memfd || !vmst.guard_bits || !vmst.nr_guards)
+		return 0;
+	unsigned long first = (addr - kmm_vmalloc_start) >> PAGE_SHIFT;
+	unsigned long end = first + (len >> PAGE_SHIFT);
+	for (unsigned long p = first; p < end;) {
+		if (!vmst.guard_bits[p / BITS_PER_LONG] && p % BITS_PER_LONG == 0 &&
+		    p + BITS_PER_LONG <= end) {
+			p += BITS_PER_LONG;
+			continue;
+		}
+		if (!guard_test(p)) {
+			p++;
+			continue;
+		}
+		unsigned long q = p;
+		while (q < end && guard_test(q))
+			q++;
+		if (mprotect((void *)(kmm_vmalloc_start + (p << PAGE_SHIFT)), (q - p) << PAGE_SHIFT,
+			     PROT_READ | PROT_WRITE) != 0)
+			return -ENOMEM;
+		vmst.nr_guards -= q - p;
+		for (; p < q; p++)
+			vmst.guard_bits[p / BITS_PER_LONG] &= ~(1UL << (p % BITS_PER_LONG));
+	}
 	return 0;
 }
 
@@ -517,7 +585,8 @@ static struct vmap_area *get_area(unsigned long size, unsigned long align,
 		pthread_mutex_lock(&vmst.lock);
 	}
 	if (commit_to_locked(va->va_end) != 0 ||
-	    pgtable_populate_locked(va->va_start, size) != 0) {
+	    pgtable_populate_locked(va->va_start, size) != 0 ||
+	    guard_clear_locked(va->va_start, size) != 0) {
 		if (*warm)
 			queue_lazy_locked(va);      /* back as it was */
 		else
@@ -529,6 +598,8 @@ static struct vmap_area *get_area(unsigned long size, unsigned long align,
 		lazy_adopt_locked(va->va_start, size >> PAGE_SHIFT);
 		vmst.warm_hits++;
 	}
+	if (!(flags & VM_NO_GUARD))
+		guard_protect_locked(va->va_start + size);
 	va->flags = flags | VM_UNINITIALIZED;
 	va->caller = caller;
 	vmst.busy_root = vt_insert(vmst.busy_root, va);
@@ -660,7 +731,7 @@ static void warn_vmalloc(gfp_t gfp, const char *what, unsigned long size)
 
 /* __vmalloc_node_range(): the one allocation path. */
 static void *vmalloc_area(unsigned long size, unsigned long align, gfp_t gfp,
-			  const void *caller)
+			  unsigned long vm_flags, const void *caller)
 {
 	static AO_t warned_zero;
 	if (!kmm_ensure_up())
@@ -678,7 +749,9 @@ static void *vmalloc_area(unsigned long size, unsigned long align, gfp_t gfp,
 		return NULL;
 	}
 	bool warm;
-	struct vmap_area *va = get_area(size, align, VM_ALLOC, caller, &warm);
+	struct vmap_area *va = get_area(size, align,
+					(unsigned int)(VM_ALLOC | (vm_flags & VM_NO_GUARD)), caller,
+					&warm);
 	if (!va) {
 		warn_vmalloc(gfp, "vm_struct allocation failed", real);
 		return NULL;
@@ -751,7 +824,7 @@ KMM_EXPORT bool is_vmalloc_addr(const void *addr)
 
 KMM_EXPORT void *__vmalloc(unsigned long size, gfp_t gfp)
 {
-	return vmalloc_area(size, PAGE_SIZE, gfp, __builtin_return_address(0));
+	return vmalloc_area(size, PAGE_SIZE, gfp, 0, __builtin_return_address(0));
 }
 
 KMM_EXPORT void *__vmalloc_node(unsigned long size, unsigned long align, gfp_t gfp,
@@ -762,29 +835,53 @@ KMM_EXPORT void *__vmalloc_node(unsigned long size, unsigned long align, gfp_t g
 		warn_vmalloc(gfp, "alignment is not a power of two >= PAGE_SIZE", size);
 		return NULL;
 	}
-	return vmalloc_area(size, align, gfp, caller);
+	return vmalloc_area(size, align, gfp, 0, caller);
+}
+
+/*
+ * The kernel's general form.  One vmalloc area here: start and end must be
+ * VMALLOC_START and VMALLOC_END; prot is always read-write; of vm_flags,
+ * VM_NO_GUARD is honoured (the guard page stays a gap in the address space
+ * instead of faulting, which saves two system calls when a block is
+ * reused at another size: the malloc shim's default).
+ */
+KMM_EXPORT void *__vmalloc_node_range(unsigned long size, unsigned long align,
+				      unsigned long start, unsigned long end, gfp_t gfp,
+				      pgprot_t prot, unsigned long vm_flags, int node,
+				      const void *caller)
+{
+	(void)prot;
+	(void)node;
+	if (!kmm_ensure_up())
+		return NULL;
+	if (start != kmm_vmalloc_start || end != kmm_vmalloc_end || align < PAGE_SIZE ||
+	    (align & (align - 1))) {
+		warn_vmalloc(gfp, "unsupported range or alignment", size);
+		return NULL;
+	}
+	return vmalloc_area(size, align, gfp, vm_flags, caller);
 }
 
 KMM_EXPORT void *vmalloc(unsigned long size)
 {
-	return vmalloc_area(size, PAGE_SIZE, GFP_KERNEL, __builtin_return_address(0));
+	return vmalloc_area(size, PAGE_SIZE, GFP_KERNEL, 0, __builtin_return_address(0));
 }
 
 KMM_EXPORT void *vzalloc(unsigned long size)
 {
-	return vmalloc_area(size, PAGE_SIZE, GFP_KERNEL | __GFP_ZERO,
+	return vmalloc_area(size, PAGE_SIZE, GFP_KERNEL | __GFP_ZERO, 0,
 			    __builtin_return_address(0));
 }
 
 KMM_EXPORT void *vmalloc_node(unsigned long size, int node)
 {
 	(void)node;                         /* one node */
-	return vmalloc_area(size, PAGE_SIZE, GFP_KERNEL, __builtin_return_address(0));
+	return vmalloc_area(size, PAGE_SIZE, GFP_KERNEL, 0, __builtin_return_address(0));
 }
 
 KMM_EXPORT void *vmalloc_32(unsigned long size)
 {
-	return vmalloc_area(size, PAGE_SIZE, GFP_KERNEL | __GFP_DMA32,
+	return vmalloc_area(size, PAGE_SIZE, GFP_KERNEL | __GFP_DMA32, 0,
 			    __builtin_return_address(0));
 }
 
@@ -848,7 +945,7 @@ KMM_EXPORT void *vrealloc(const void *p, size_t size, gfp_t gfp)
 	const void *caller = __builtin_return_address(0);
 	unsigned long a = (unsigned long)p;
 	if (!p)
-		return vmalloc_area(size, PAGE_SIZE, gfp, caller);
+		return vmalloc_area(size, PAGE_SIZE, gfp, 0, caller);
 	if (!size) {
 		vfree(p);
 		return NULL;
@@ -873,6 +970,7 @@ KMM_EXPORT void *vrealloc(const void *p, size_t size, gfp_t gfp)
 		return NULL;
 	}
 	unsigned long old_nr = va->nr_pages, old_size = va->requested_size;
+	unsigned long va_flags = va->flags;
 	bool init = (gfp & __GFP_ZERO) || machine.conf.init_on_alloc ||
 		    machine.conf.init_on_free;
 
@@ -896,6 +994,8 @@ KMM_EXPORT void *vrealloc(const void *p, size_t size, gfp_t gfp)
 			t->va_start = tail;
 			t->va_end = old_end;
 			unmap_pages_locked(va, nr, nr + 1);     /* the guard's frame */
+			if (!(va->flags & VM_NO_GUARD))
+				guard_protect_locked(guard);
 			kmm_stat_add(NR_VMALLOC, -(long)kept);
 			vmst.lazy_frames += kept;
 			if (machine.conf.init_on_free)
@@ -907,6 +1007,8 @@ KMM_EXPORT void *vrealloc(const void *p, size_t size, gfp_t gfp)
 				host_unmap(guard, PAGE_SIZE);
 		} else {
 			unmap_pages_locked(va, nr, old_nr);
+			if (!(va->flags & VM_NO_GUARD))
+				guard_protect_locked(guard);
 			pthread_mutex_unlock(&vmst.lock);
 			/* The new guard page and the slack after it must not keep
 			 * pointing at freed frames. */
@@ -945,6 +1047,14 @@ KMM_EXPORT void *vrealloc(const void *p, size_t size, gfp_t gfp)
 			lazy_adopt_locked(from, (need_end - PAGE_SIZE - from) >> PAGE_SHIFT);
 		}
 	}
+	/* The range is the area's now: its old guard page takes data. */
+	if (guard_clear_locked(a + (old_nr << PAGE_SHIFT), (nr - old_nr) << PAGE_SHIFT) != 0) {
+		pthread_mutex_unlock(&vmst.lock);
+		warn_vmalloc(gfp, "cannot remap the guard page (vm.max_map_count?)", size);
+		return NULL;
+	}
+	if (!(va->flags & VM_NO_GUARD))
+		guard_protect_locked(a + new_size);
 	va->flags |= VM_UNINITIALIZED;
 	pthread_mutex_unlock(&vmst.lock);
 
@@ -977,7 +1087,7 @@ KMM_EXPORT void *vrealloc(const void *p, size_t size, gfp_t gfp)
 	return (void *)p;
 
 move:;
-	void *n = vmalloc_area(size, PAGE_SIZE, gfp, caller);
+	void *n = vmalloc_area(size, PAGE_SIZE, gfp, va_flags & VM_NO_GUARD, caller);
 	if (!n)
 		return NULL;
 	unsigned long old_bytes = old_nr << PAGE_SHIFT;
@@ -1239,6 +1349,14 @@ static bool check_busy(struct vmap_area *va, void *arg)
 	}
 	if (va->flags & VM_ALLOC)
 		c->vmalloc_pages += va->nr_pages;
+	for (unsigned long i = 0; vmst.guard_bits && i < va->nr_pages; i++) {
+		if (guard_test(((va->va_start - kmm_vmalloc_start) >> PAGE_SHIFT) + i)) {
+			kmm_printk("vmalloc: check: area %#lx page %lu is a PROT_NONE guard page\n",
+				   va->va_start, i);
+			c->problems++;
+			break;
+		}
+	}
 	return true;
 }
 
@@ -1333,7 +1451,14 @@ int vmalloc_check(void)
 	vt_walk(vmst.purging_root, check_lazy, &c);
 	c.against = vmst.purging_root;
 	vt_walk(vmst.purge_root, check_lazy, &c);
-	unsigned long lazy_ptes = 0;
+	unsigned long lazy_ptes = 0, guards = 0;
+	for (unsigned long w = 0; vmst.guard_bits && w < ((hi - lo) >> PAGE_SHIFT) / BITS_PER_LONG; w++)
+		guards += vmst.guard_bits[w] ? (unsigned long)__builtin_popcountl(vmst.guard_bits[w]) : 0;
+	if (guards != vmst.nr_guards) {
+		kmm_printk("vmalloc: check: %lu guard pages marked, nr_guards %lu\n", guards,
+			   vmst.nr_guards);
+		c.problems++;
+	}
 	c.problems += pgtable_walk(check_pte, &lazy_ptes);
 	if (lazy_ptes != vmst.lazy_frames) {
 		kmm_printk("vmalloc: check: %lu ptes in lazy ranges, lazy_frames %lu\n",
@@ -1356,6 +1481,30 @@ int vmalloc_check(void)
 
 /* ------------------------------------------------------------------ */
 /* Boot and fork                                                       */
+
+/* The guard bitmap, a bit per page of the range (untouched words cost
+ * nothing), and the limit from vm.max_map_count. */
+static void guards_init(unsigned long size)
+{
+	unsigned long max_map = 65530;
+	char buf[32];
+	int fd = open("/proc/sys/vm/max_map_count", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		ssize_t n = read(fd, buf, sizeof(buf) - 1);
+		if (n > 0) {
+			buf[n] = '\0';
+			max_map = strtoul(buf, NULL, 10);
+		}
+		close(fd);
+	}
+	vmst.max_guards = max_map / 4;
+	if (vmst.memfd)
+		return;
+	size_t bytes = PAGE_ALIGN((size >> PAGE_SHIFT) / 8 + sizeof(long));
+	void *bits = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	vmst.guard_bits = bits == MAP_FAILED ? NULL : bits;
+}
 
 int vmalloc_init(void)
 {
@@ -1382,6 +1531,7 @@ int vmalloc_init(void)
 	if (vmst.lazy_max > machine.mem.max_pfn / 8)
 		vmst.lazy_max = machine.mem.max_pfn / 8;
 	machine.pa.reclaim = vmalloc_reclaim;
+	guards_init(size);
 
 	/* The first free range needs no frame: boot allocates nothing here
 	 * (an injected allocation failure at boot must not break vmalloc). */

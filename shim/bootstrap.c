@@ -166,6 +166,12 @@ static void apply_setting(const char *piece, size_t len)
 			return;
 		}
 		expect = "expected 0 (never) or a size from 1M up, such as 1G";
+	} else if (word_is(piece, name_len, "malloc.guard")) {
+		if (eq && val_len == 1 && (val[0] == '0' || val[0] == '1')) {
+			shim.large_guard = val[0] == '1';
+			return;
+		}
+		expect = "expected 0 or 1";
 	} else if (word_is(piece, name_len, "malloc.large_cache")) {
 		expect = "no longer a setting (freed large blocks stay warm in "
 			 "vmalloc's lazy ranges)";

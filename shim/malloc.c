@@ -358,6 +358,15 @@ static inline void *class_alloc(const struct shim_class *c, gfp_t gfp)
 	return p;
 }
 
+/* A vmalloc area for a large block: its guard page faults only with
+ * malloc.guard=1 (shim.h, section 5). */
+static void *large_vmalloc(size_t n, size_t align, gfp_t gfp)
+{
+	return __vmalloc_node_range(n, align, VMALLOC_START, VMALLOC_END, gfp, PAGE_KERNEL,
+				    shim.large_guard ? 0 : VM_NO_GUARD, 0,
+				    __builtin_return_address(0));
+}
+
 static void *large_alloc(size_t n, gfp_t extra)
 {
 	void *p;
@@ -367,7 +376,7 @@ static void *large_alloc(size_t n, gfp_t extra)
 		return extra & __GFP_ZERO ? __libc_calloc(1, n) : __libc_malloc(n);
 	/* vmalloc clears a reused (warm) range for __GFP_ZERO itself; a
 	 * fresh one reads as zeroes already. */
-	p = __vmalloc(n, GFP_MALLOC_LARGE | extra);
+	p = large_vmalloc(n, PAGE_SIZE, GFP_MALLOC_LARGE | extra);
 	return p ? p : enomem();
 }
 
@@ -494,7 +503,7 @@ static void *aligned_alloc_pow2(size_t align, size_t n)
 	if (align <= PAGE_SIZE)
 		return large_alloc(n, 0);
 	/* An aligned vmalloc area: the alignment costs address space only. */
-	void *p = __vmalloc_node(n, align, GFP_MALLOC_LARGE, 0, __builtin_return_address(0));
+	void *p = large_vmalloc(n, align, GFP_MALLOC_LARGE);
 	return p ? p : enomem();
 }
 
@@ -683,8 +692,9 @@ SHIM_EXPORT struct mallinfo2 mallinfo2(void)
 	memset(&mi, 0, sizeof(mi));
 	if (!shim_boot_slow())
 		return mi;
-	/* libkmm's frames in use: slabs, vmalloc, page blocks. */
-	size_t used = (size_t)(totalram_pages() - nr_free_pages()) * PAGE_SIZE;
+	/* libkmm's frames in use (online, not free): slabs, vmalloc, page
+	 * blocks, the per-CPU lists. */
+	size_t used = (size_t)(NODE_DATA(0)->node_present_pages - nr_free_pages()) * PAGE_SIZE;
 	mi.arena = used;
 	mi.uordblks = used;
 	mi.ordblks = 1;

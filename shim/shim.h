@@ -116,6 +116,14 @@
  *                            under vmalloc that was 60 MB of struct pages
  *                            and page tables (1.44x jemalloc's RSS).
  *                            glibc's mmap'ed block is demand paged.
+ *   malloc.guard=0|1         1: the page after each large block faults
+ *                            when touched (vmalloc's guard page); 0, the
+ *                            default: it is a gap of the address space
+ *                            (VM_NO_GUARD), as glibc's mmapped chunks have
+ *                            none.  A guard costs two mprotect calls when a
+ *                            block is reused at another size, and each
+ *                            splits a host mapping: bench_large churn ran
+ *                            1.7x as long (2.8 s against 4.8-5.3 s).
  *   malloc.classes=fine|kmalloc
  *                            fine (default): the extra size classes above;
  *                            kmalloc: the kmalloc caches only (power-of-two
@@ -205,6 +213,8 @@ struct shim_state {
 	size_t glibc_above;            /* malloc.glibc_above: 0 = never */
 	size_t (*libc_usable_size)(void *);
 	bool fine_classes;             /* malloc.classes=fine */
+	bool large_guard;              /* malloc.guard=1: large blocks' guard
+					  pages fault */
 	bool verbose;                  /* KMM_CONF has verbose */
 	bool disabled;                 /* libkmm did not boot: all to glibc */
 	bool slab_debug;               /* KMM_CONF has slub_debug: strides unknown */

@@ -209,7 +209,9 @@ int main(int argc, char **argv)
 	if (kmm_init(argc > 3 ? argv[3] : "mem=4G") != 0)
 		return 1;
 	drain_all_pages(NULL);
-	unsigned long free_before = nr_free_pages() + vmalloc_overhead_pages();
+	/* Frames in use: sections coming online add free frames. */
+	unsigned long free_before = nr_free_pages() + vmalloc_overhead_pages() -
+				    NODE_DATA(0)->node_present_pages;
 	for (int c = 0; c < 4; c++) {
 		char name[32];
 		snprintf(name, sizeof(name), "soak-%u", cache_sizes[c]);
@@ -253,16 +255,18 @@ int main(int argc, char **argv)
 		kmem_cache_destroy(caches[c]);
 	vm_unmap_aliases();
 	slab_shrink_all();          /* kmalloc caches keep empty slabs */
+	vm_unmap_aliases();         /* warm lazy vmalloc frames */
 	drain_all_pages(NULL);
 	problems += kmm_check();
-	unsigned long free_after = nr_free_pages() + vmalloc_overhead_pages();
+	unsigned long free_after = nr_free_pages() + vmalloc_overhead_pages() -
+				   NODE_DATA(0)->node_present_pages;
 	double elapsed = now() - start;
 	printf("soak: %.0f s, %d threads, %ld operations (%.0f/s), %ld remote frees, "
-	       "%ld failed allocations, %ld checks, peak RSS %ld kB, free pages %lu -> %lu, "
+	       "%ld failed allocations, %ld checks, peak RSS %ld kB, frames in use %ld -> %ld, "
 	       "%d problems\n", elapsed, nthreads, atomic_load(&ops),
 	       (double)atomic_load(&ops) / elapsed, atomic_load(&frees_remote),
-	       atomic_load(&failures), atomic_load(&checks), max_rss, free_before,
-	       free_after, problems);
+	       atomic_load(&failures), atomic_load(&checks), max_rss, -(long)free_before,
+	       -(long)free_after, problems);
 	if (free_after != free_before) {
 		fprintf(stderr, "soak: %ld pages unaccounted for\n", (long)(free_before - free_after));
 		problems++;

@@ -433,6 +433,94 @@ START_TEST(test_memfd_guard_page_faults)
 }
 END_TEST
 
+/* Does writing *p fault?  (SIGSEGV caught, at p.) */
+static bool write_faults(volatile char *p)
+{
+	struct sigaction sa = { 0 }, old;
+	bool faulted = false;
+	sa.sa_sigaction = on_segv;
+	sa.sa_flags = SA_SIGINFO;
+	sigaction(SIGSEGV, &sa, &old);
+	if (sigsetjmp(fault_jmp, 1) == 0)
+		*p = 1;
+	else
+		faulted = fault_addr == (void *)p;
+	sigaction(SIGSEGV, &old, NULL);
+	return faulted;
+}
+
+/*
+ * anon: the page after every area faults, whatever made the area - a new
+ * range, a warm one of another size, vrealloc growing or shrinking it -
+ * and the guard pages left in lazy and free ranges never get in the way of
+ * the data put there later.
+ */
+START_TEST(test_anon_guard_pages_fault)
+{
+	kmm_test_boot("mem=64M");
+	volatile char *p = vmalloc(1);
+	p[PAGE_SIZE - 1] = 1;
+	ck_assert(write_faults(p + PAGE_SIZE));
+	vfree((void *)p);
+	vm_unmap_aliases();
+	/* Warm reuse at another size: [q q g . . . . . G] of a lazy range
+	 * of eight pages whose old guard G stays. */
+	char *w = vmalloc(8 * PAGE_SIZE);
+	vfree(w);
+	volatile char *q = vmalloc(2 * PAGE_SIZE);
+	ck_assert_ptr_eq((void *)q, w);
+	memset((void *)q, 7, 2 * PAGE_SIZE);
+	ck_assert(write_faults(q + 2 * PAGE_SIZE));
+	/* Grown in place into the lazy rest: the old guard takes data. */
+	volatile char *r = vrealloc((void *)q, 5 * PAGE_SIZE, GFP_KERNEL);
+	ck_assert_ptr_eq((void *)r, (void *)q);
+	memset((void *)r, 8, 5 * PAGE_SIZE);
+	ck_assert(write_faults(r + 5 * PAGE_SIZE));
+	/* Shrunk in place. */
+	r = vrealloc((void *)r, 2 * PAGE_SIZE, GFP_KERNEL);
+	ck_assert_ptr_eq((void *)r, (void *)q);
+	ck_assert(write_faults(r + 2 * PAGE_SIZE));
+	ck_assert_kmm_clean();
+	vfree((void *)r);
+	vm_unmap_aliases();
+	/* Purged ranges keep their guards until data needs the pages. */
+	volatile char *big = vmalloc(16 * PAGE_SIZE);
+	memset((void *)big, 9, 16 * PAGE_SIZE);
+	ck_assert(write_faults(big + 16 * PAGE_SIZE));
+	vfree((void *)big);
+	ck_assert_kmm_clean();
+}
+END_TEST
+
+/* 100 000 live one-page areas: each guard page splits a host mapping, and
+ * the host allows vm.max_map_count (65530) of them; libkmm keeps within a
+ * quarter of that and the areas all work. */
+START_TEST(test_anon_guards_100k_areas)
+{
+	enum { N = 100000 };
+	kmm_test_boot("mem=1G");
+	static char *v[N];
+	for (int i = 0; i < N; i++) {
+		v[i] = vmalloc(PAGE_SIZE);
+		ck_assert_ptr_nonnull(v[i]);
+		v[i][0] = (char)i;
+	}
+	unsigned long maps = 0;
+	FILE *f = fopen("/proc/self/maps", "r");
+	ck_assert_ptr_nonnull(f);
+	for (int c; (c = fgetc(f)) != EOF;)
+		maps += c == '\n';
+	fclose(f);
+	ck_assert_uint_lt(maps, 65530 / 2 + 1000);
+	ck_assert(write_faults(v[0] + PAGE_SIZE));
+	for (int i = 0; i < N; i++) {
+		ck_assert_int_eq(v[i][0], (char)i);
+		vfree(v[i]);
+	}
+	ck_assert_kmm_clean();
+}
+END_TEST
+
 START_TEST(test_memfd_sizes_and_reuse)
 {
 	kmm_test_boot("phys=memfd mem=256M");
@@ -511,7 +599,8 @@ END_TEST
  * descriptors: every call either succeeds whole or fails cleanly. */
 START_TEST(test_injected_failures_leave_no_trace)
 {
-	kmm_test_boot("mem=128M fail_page_alloc.probability=2");
+	kmm_test_boot("mem=128M fail_page_alloc.probability=2 fail_page_alloc.ignore_gfp_wait=0 "
+		      "fail_page_alloc.ignore_gfp_highmem=0 fail_page_alloc.min_order=0");
 	unsigned long before = free_and_overhead();
 	unsigned char *slot[32] = { 0 };
 	unsigned long len[32] = { 0 };
@@ -745,6 +834,8 @@ static Suite *vmalloc_suite(void)
 	tcase_add_test(tc, test_vmap_scattered_anon);
 	tcase_add_test(tc, test_vmap_memfd_coherent);
 	tcase_add_test(tc, test_memfd_guard_page_faults);
+	tcase_add_test(tc, test_anon_guard_pages_fault);
+	tcase_add_test(tc, test_anon_guards_100k_areas);
 	tcase_add_test(tc, test_memfd_sizes_and_reuse);
 	tcase_add_test(tc, test_injected_failures_leave_no_trace);
 	tcase_add_test(tc, test_fork_anon_copies);

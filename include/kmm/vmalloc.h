@@ -2,9 +2,11 @@
  * kmm/vmalloc.h - virtually contiguous memory.
  *
  * vmalloc() maps order-0 frames into the vmalloc area, a reservation of its
- * own (VMALLOC_START .. VMALLOC_END), with a guard page after each area.
- * vmap() maps given pages there.  vfree() gives the frames back at once; the
- * virtual range is unmapped and reused lazily, in batches.
+ * own (VMALLOC_START .. VMALLOC_END), with a guard page after each area
+ * that faults when touched (unless VM_NO_GUARD).  vmap() maps given pages
+ * there.  vfree() leaves a vmalloc area's frames mapped in its lazily
+ * freed range, which the next vmalloc that fits reuses; the purge gives
+ * them back (vm_unmap_aliases() at once).
  */
 #ifndef KMM_VMALLOC_H
 #define KMM_VMALLOC_H
@@ -18,6 +20,7 @@
 #define VM_ALLOC     0x00000002ul
 #define VM_MAP       0x00000004ul
 #define VM_USERMAP   0x00000008ul
+#define VM_NO_GUARD  0x00000040ul   /* the guard page does not fault */
 
 /* Bounds of the vmalloc area; valid once the library has booted. */
 extern unsigned long kmm_vmalloc_start, kmm_vmalloc_end;
@@ -34,6 +37,11 @@ void *__vmalloc(unsigned long size, gfp_t gfp);
  * vmallocinfo. */
 void *__vmalloc_node(unsigned long size, unsigned long align, gfp_t gfp, int node,
 		     const void *caller);
+/* The kernel's general form: start and end must be VMALLOC_START and
+ * VMALLOC_END; of vm_flags, VM_NO_GUARD is honoured. */
+void *__vmalloc_node_range(unsigned long size, unsigned long align, unsigned long start,
+			   unsigned long end, gfp_t gfp, pgprot_t prot, unsigned long vm_flags,
+			   int node, const void *caller);
 void *vrealloc(const void *p, size_t size, gfp_t gfp);
 void vfree(const void *addr);
 void *vmap(struct page **pages, unsigned int count, unsigned long flags, pgprot_t prot);
