@@ -138,8 +138,8 @@
 #include "vmap.h"
 
 #define LAZY_MAX_BYTES (32UL << 20)     /* times fls(nr_cpus); see 4. */
-#define MEMFD_FRAME_ORDER 3
-#define BITS_PER_LONG (8 * sizeof(long))            /* frames taken 8 at a time in memfd mode */
+#define MEMFD_FRAME_ORDER 3            /* frames taken 8 at a time in memfd mode */
+#define BITS_PER_LONG (8 * sizeof(long))
 
 static struct {
 	pthread_mutex_t purge_lock;    /* vmap_purge_lock */
