@@ -13,7 +13,18 @@
  * aligned; the kernel guarantees it since 5.4), 96 and 192 are 8 aligned.
  * Above KMALLOC_MAX_CACHE_SIZE (8 KiB), kmalloc_large() takes a compound
  * page of the order that fits, up to KMALLOC_MAX_SIZE (order 10, 4 MiB),
- * counted as NR_KMALLOC_LARGE; larger requests fail (NULL).
+ * marked PG_large_kmalloc (the kernel's large_kmalloc page type, 6.17)
+ * and counted as NR_KMALLOC_LARGE; larger requests fail (NULL).
+ *
+ * MISUSE.  kfree(), ksize(), krealloc() and kfree_sensitive() of a pointer
+ * no allocator handed out - outside the direct map (the stack, a static
+ * buffer, glibc's heap, the vmalloc area), or in the direct map but neither
+ * a slab page nor a large kmalloc block - report it and do nothing (ksize
+ * says 0, krealloc NULL): "kfree of a pointer not allocated by libkmm:
+ * 0x...", or for a page of libkmm's that kmalloc did not hand out, 6.18's
+ * "Not a kmalloc allocation" dump_page().  ksize, krealloc and
+ * kfree_sensitive also refuse a pointer inside a slab object; kfree takes
+ * a slab pointer as it comes, as the kernel does (slub_debug=F checks it).
  *
  * FAST PATH
  *
@@ -25,11 +36,12 @@
  * the magazine pop of slab.h: 21 instructions on a hit.  Everything else
  * - size 0, large sizes, DMA, zeroing, boot, a magazine miss - is one
  * unlikely branch to a noinline path.
- * kfree(): the ZERO_OR_NULL_PTR test, the object's own struct page (every
- * page of a slab has PG_slab and slab_cache, so there is no compound_head
- * step), the PG_slab test, the magazine push: 22 instructions on a hit.
- * A non-slab page is a kmalloc_large() block and goes back with
- * __free_pages(compound order).
+ * kfree(): the direct-map range test (which also sends NULL and
+ * ZERO_SIZE_PTR away), the object's own struct page (every page of a slab
+ * has PG_slab and slab_cache, so there is no compound_head step), the
+ * PG_slab test, the magazine push with its double-free compare: 25
+ * instructions on a hit.  A non-slab page should be a kmalloc_large()
+ * block, which goes back with __free_pages(compound order).
  *
  * ZERO_SIZE_PTR: kmalloc(0) returns (void *)16, which kfree() and ksize()
  * accept and which faults when dereferenced.
@@ -49,6 +61,7 @@ static struct kmem_cache *kmalloc_caches[NR_KMALLOC_TYPES][KMALLOC_SHIFT_HIGH + 
 #define KMALLOC_TABLE_SIZE (KMALLOC_MAX_CACHE_SIZE / 8)
 static struct kmem_cache *kmalloc_table[KMALLOC_TABLE_SIZE];
 static size_t kmalloc_fast_limit;       /* 0 until boot has made the caches */
+
 
 /* The kernel's size_index[]: index of the cache for (size - 1) / 8. */
 static const unsigned char size_index[24] = {
@@ -112,7 +125,7 @@ int kmalloc_init(void)
 }
 
 /* ------------------------------------------------------------------ */
-/* Large allocations                                                   */
+/* Flags, large allocations, misuse                                    */
 
 static void *kmalloc_large(size_t size, gfp_t gfp)
 {
@@ -122,21 +135,80 @@ static void *kmalloc_large(size_t size, gfp_t gfp)
 	struct page *page = alloc_pages((gfp & ~__GFP_HIGHMEM) | __GFP_COMP, order);
 	if (!page)
 		return NULL;
+	page_set_flag(page, PG_large_kmalloc);
 	kmm_stat_add(NR_KMALLOC_LARGE, 1L << order);
 	return page_address(page);
 }
 
-static noinline void kfree_large(struct page *page, const void *p)
+/* A block of kmalloc_large() starts at p, whose own page is page. */
+static inline bool is_large_kmalloc(const struct page *page, const void *p)
 {
-	unsigned int order = page_test_flag(page, PG_head) ? page_head_order(page) : 0;
-	if (unlikely(p != page_address(page) || !page_test_flag(page, PG_head) ||
-		     page_count(page) <= 0)) {
-		kmm_printk("BUG: kfree(%p): not an object of kmalloc (page pfn %#lx, "
-			   "refcount %d)\n", p, pfn_of(page), (int)page->_refcount);
+	return page_test_flag(page, PG_large_kmalloc) &&
+	       p == pfn_to_kaddr_raw(pfn_of(page));
+}
+
+/* p is in the direct map, its page neither a slab nor a large block. */
+static noinline void report_not_kmalloc(const char *who, const struct page *page,
+					const void *p, unsigned long caller)
+{
+	slab_report_bad_pointer(who, "kmalloc", p, caller);
+	slab_dump_page(page, "Not a kmalloc allocation");
+}
+
+static noinline void kfree_large(struct page *page, const void *p, unsigned long caller)
+{
+	if (unlikely(!is_large_kmalloc(page, p))) {
+		report_not_kmalloc("kfree", page, p, caller);
 		return;
 	}
+	unsigned int order = page_head_order(page);
+	page_clear_flag(page, PG_large_kmalloc);
 	kmm_stat_add(NR_KMALLOC_LARGE, -(1L << order));
 	__free_pages(page, order);
+}
+
+/* Outside the direct map: NULL and ZERO_SIZE_PTR are fine, the rest not. */
+static noinline void kfree_outside(const void *p, unsigned long caller)
+{
+	if (!ZERO_OR_NULL_PTR(p))
+		slab_report_bad_pointer("kfree", "libkmm", p, caller);
+}
+
+/*
+ * The object p starts, for ksize(), krealloc() and kfree_sensitive(): its
+ * cache (*sp, NULL for a large block) and usable size, or 0 after a report
+ * of what p is not.  p is not NULL nor ZERO_SIZE_PTR.
+ */
+static noinline size_t kmalloc_object(const void *p, const char *who, unsigned long caller,
+				      struct kmem_cache **sp)
+{
+	unsigned long pfn = slab_dm_pfn(p);
+	*sp = NULL;
+	if (pfn >= slab_dm_pfns) {
+		slab_report_bad_pointer(who, "libkmm", p, caller);
+		return 0;
+	}
+	struct page *page = &slab_mem_map[pfn];
+	if (page_test_flag(page, PG_slab)) {
+		struct kmem_cache *s = page->slab_cache;
+		if (!slab_is_object_start(s, obj_to_head_page(p), p)) {
+			slab_warn(caller, "%s of a pointer inside an object of %s: 0x%lx\n",
+				  who, s->name, (unsigned long)p);
+			return 0;
+		}
+		*sp = s;
+		return s->object_size;
+	}
+	if (is_large_kmalloc(page, p))
+		return PAGE_SIZE << page_head_order(page);
+	report_not_kmalloc(who, page, p, caller);
+	return 0;
+}
+
+size_t kmalloc_object_size(const void *p, const char *who, unsigned long caller)
+{
+	struct kmem_cache *s;
+	return kmalloc_object(p, who, caller, &s);
 }
 
 /* ------------------------------------------------------------------ */
@@ -144,7 +216,8 @@ static noinline void kfree_large(struct page *page, const void *p)
 
 static noinline void *kmalloc_slow(size_t size, gfp_t gfp, unsigned long caller)
 {
-	kmm_ensure_booted();
+	if (!kmm_ensure_up())
+		return NULL;            /* boot could not get memory */
 	if (size == 0)
 		return ZERO_SIZE_PTR;
 	if (size > KMALLOC_MAX_CACHE_SIZE)
@@ -154,7 +227,9 @@ static noinline void *kmalloc_slow(size_t size, gfp_t gfp, unsigned long caller)
 	if (!s)
 		return NULL;                   /* boot failed */
 	void *obj = mag_alloc_caller(s, gfp, caller);
-	if ((gfp & __GFP_ZERO) && obj && !slab_hook_zeroed(s, gfp))
+	if (unlikely(!obj))
+		return NULL;
+	if ((gfp & __GFP_ZERO) && !slab_hook_zeroed(s, gfp))
 		memset(obj, 0, s->object_size);
 	return obj;
 }
@@ -184,11 +259,14 @@ KMM_EXPORT void *kmalloc(size_t size, gfp_t gfp)
 
 KMM_EXPORT void kfree(const void *p)
 {
-	if (unlikely(ZERO_OR_NULL_PTR(p)))
+	unsigned long pfn = slab_dm_pfn(p);
+	if (unlikely(pfn >= slab_dm_pfns)) {
+		kfree_outside(p, _RET_IP_);
 		return;
-	struct page *page = obj_to_page(p);
+	}
+	struct page *page = &slab_mem_map[pfn];
 	if (unlikely(!page_test_flag(page, PG_slab))) {
-		kfree_large(page, p);
+		kfree_large(page, p, _RET_IP_);
 		return;
 	}
 	mag_free(page->slab_cache, (void *)p);
@@ -214,13 +292,10 @@ KMM_EXPORT void *kcalloc(size_t n, size_t size, gfp_t gfp)
 
 KMM_EXPORT size_t ksize(const void *p)
 {
+	struct kmem_cache *s;
 	if (ZERO_OR_NULL_PTR(p))
 		return 0;
-	struct page *page = obj_to_page(p);
-	if (page_test_flag(page, PG_slab))
-		return page->slab_cache->object_size;
-	page = obj_to_head_page(p);
-	return PAGE_SIZE << (page_test_flag(page, PG_head) ? page_head_order(page) : 0);
+	return kmalloc_object(p, "ksize", _RET_IP_, &s);
 }
 
 KMM_EXPORT size_t kmalloc_size_roundup(size_t size)
@@ -232,15 +307,20 @@ KMM_EXPORT size_t kmalloc_size_roundup(size_t size)
 	return size;
 }
 
+/* In place when the object holds new_size, else a new object and a copy;
+ * NULL, and p left alone, for a pointer kmalloc did not hand out. */
 KMM_EXPORT void *krealloc(const void *p, size_t new_size, gfp_t gfp)
 {
+	struct kmem_cache *s;
 	if (unlikely(!new_size)) {
 		kfree(p);
 		return ZERO_SIZE_PTR;
 	}
 	if (ZERO_OR_NULL_PTR(p))
 		return kmalloc(new_size, gfp);
-	size_t ks = ksize(p);
+	size_t ks = kmalloc_object(p, "krealloc", _RET_IP_, &s);
+	if (!ks)
+		return NULL;
 	if (new_size <= ks) {
 		/* In place, growing or shrinking; __GFP_ZERO clears the tail. */
 		if (gfp & __GFP_ZERO)
@@ -257,11 +337,14 @@ KMM_EXPORT void *krealloc(const void *p, size_t new_size, gfp_t gfp)
 
 KMM_EXPORT void kfree_sensitive(const void *p)
 {
-	size_t ks = ksize(p);
-	if (ks) {
-		memset((void *)p, 0, ks);
-		__asm__ __volatile__("" : : "r"(p) : "memory");
-	}
+	struct kmem_cache *s;
+	if (ZERO_OR_NULL_PTR(p))
+		return;
+	size_t ks = kmalloc_object(p, "kfree_sensitive", _RET_IP_, &s);
+	if (!ks)
+		return;                        /* reported: not ours to clear */
+	memset((void *)p, 0, ks);
+	__asm__ __volatile__("" : : "r"(p) : "memory");
 	kfree(p);
 }
 

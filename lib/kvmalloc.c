@@ -7,11 +7,13 @@
  * __GFP_NORETRY unless the caller asked for __GFP_RETRY_MAYFAIL, never
  * __GFP_NOFAIL), since vmalloc is a good answer for it.  A request of a
  * page or less that kmalloc cannot meet fails: vmalloc would not do better.
- * kvfree() tells the two apart with is_vmalloc_addr().
+ * kvfree() tells the two apart with is_vmalloc_addr(); kvrealloc() of a
+ * pointer neither allocator handed out reports it (as krealloc does) and
+ * returns NULL.
  */
 #include "config.h"
 #include <string.h>
-#include "internal.h"
+#include "slab.h"
 
 static gfp_t kmalloc_gfp_adjust(gfp_t gfp, size_t size)
 {
@@ -55,6 +57,8 @@ KMM_EXPORT void *kvrealloc(const void *p, size_t size, gfp_t gfp)
 	void *n;
 	if (is_vmalloc_addr(p))
 		return vrealloc(p, size, gfp);
+	if (!ZERO_OR_NULL_PTR(p) && !kmalloc_object_size(p, "kvrealloc", _RET_IP_))
+		return NULL;                    /* reported: not kmalloc's */
 	n = krealloc(p, size, kmalloc_gfp_adjust(gfp, size));
 	if (!n && size) {
 		/* kmalloc could not: fall back to kvmalloc(), and copy. */

@@ -41,6 +41,18 @@
  * node.inuse = sum of slab inuse = objects in magazines + objects in the
  * callers' hands.
  *
+ * FREEING, CHECKED.  kmem_cache_free(s, obj) first makes sure that obj is
+ * in the direct map and that its page names s, as 6.18's cache_from_obj()
+ * does with CONFIG_SLAB_FREELIST_HARDENED: anything else goes to
+ * slab_cache_free_slow(), which reports a pointer no cache handed out
+ * (outside the direct map: "kmem_cache_free of a pointer not allocated by
+ * libkmm"; a page that is no slab: "virt_to_cache: Object is not a Slab
+ * page!") and leaves it alone, and frees an object of another cache into
+ * that cache after "cache_from_obj: Wrong slab cache. A but object is from
+ * B", so that every count stays right.  The magazine push refuses the
+ * object freed last (mag_push_checked), the slab layer its slab's first
+ * free object: a naive double free.
+ *
  * LOCKING: slab_mutex (list of caches, create/destroy, check, slabinfo),
  * then the magazine pairs and depot of a cache, then its node lock, then
  * the page allocator.  slabinfo and kmm_check snapshot under the locks and
@@ -60,6 +72,9 @@
 
 pthread_mutex_t slab_mutex = PTHREAD_MUTEX_INITIALIZER;
 unsigned long slab_vmemmap;
+unsigned long slab_dm_base;
+unsigned long slab_dm_pfns;             /* 0 until slab_init(): all outside */
+struct page *slab_mem_map;
 struct list_head slab_caches = LIST_HEAD_INIT(slab_caches);
 
 static struct kmem_cache kmem_cache_boot;
@@ -383,22 +398,32 @@ static void slab_add_locked(struct kmem_cache *s, struct page *page)
 	n->total_objects += page->objects;
 }
 
+bool slab_is_object_start(const struct kmem_cache *s, const struct page *slab,
+			  const void *obj)
+{
+	unsigned long off = (unsigned long)((const char *)obj - (const char *)slab_base(slab)) -
+			    s->red_left_pad;
+	return off % s->size == 0 && off / s->size < slab->objects;
+}
+
 /*
  * SLAB_FREELIST_HARDENED, node lock held: refuse to put back an object that
  * is already its slab's first free object (the kernel's naive double-free
- * check) or is not an object of this cache.  Nothing is printed under the
- * lock but kmm_printk's write(2).
+ * check, set_freepointer()'s BUG_ON(object == fp)), or is not the start of
+ * an object of this cache.  Every pointer here came through a checked free
+ * (kfree, kmem_cache_free), so these are the last line.  Nothing is printed
+ * under the lock but kmm_printk's write(2).
  */
 static noinline bool slab_put_hardened_ok(struct kmem_cache *s, struct page *page,
 					  void *obj)
 {
-	if (!page_test_flag(page, PG_slab) || page->slab_cache != s) {
-		debug_report_wrong_cache(s, obj, page_test_flag(page, PG_slab) ?
-					 page->slab_cache : NULL);
+	if (!page_test_flag(page, PG_slab) || page->slab_cache != s ||
+	    !slab_is_object_start(s, page, obj)) {
+		debug_report_not_slab(s, obj);
 		return false;
 	}
 	if (page->freelist == obj) {
-		slab_report_double_free(s, page, obj);
+		slab_report_double_free(s, obj, 0);
 		return false;
 	}
 	return true;
@@ -488,21 +513,17 @@ void slab_free(struct kmem_cache *s, void *obj, unsigned long caller)
 	}
 	bool discard = false;
 	struct page *page = NULL;
-	if (!addr_in_direct_map(obj)) {
+	/* kmem_cache_free() and kfree() sent obj here: in a slab of s. */
+	if (!addr_in_direct_map(obj) ||
+	    !page_test_flag(page = obj_to_head_page(obj), PG_slab) || page->slab_cache != s) {
 		debug_report_not_slab(s, obj);
-		return;
-	}
-	page = obj_to_head_page(obj);
-	if (!page_test_flag(page, PG_slab)) {
-		debug_report_not_slab(s, obj);
-		return;
-	}
-	if (page->slab_cache != s) {
-		debug_report_wrong_cache(s, obj, page->slab_cache);
 		return;
 	}
 	pthread_mutex_lock(&s->node.lock);
-	if (debug_free_check(s, page, obj, caller))
+	if (unlikely(s->flags & SLAB_FREELIST_HARDENED) && page->freelist == obj &&
+	    !(s->flags & SLAB_CONSISTENCY_CHECKS))
+		slab_report_double_free(s, obj, caller);   /* F says it its own way */
+	else if (debug_free_check(s, page, obj, caller))
 		discard = slab_put_locked(s, page, obj);
 	pthread_mutex_unlock(&s->node.lock);
 	if (discard)
@@ -613,7 +634,8 @@ static noinline void *kmem_cache_alloc_zero(struct kmem_cache *s, gfp_t gfp,
 
 /*
  * The fast path: the __GFP_ZERO test and the magazine pop of slab.h, 15
- * instructions and no stack frame; a miss is a tail call.
+ * instructions and no stack frame; a miss is a tail call.  (Its free is 24
+ * with the checks below.)
  */
 KMM_EXPORT void *kmem_cache_alloc(struct kmem_cache *s, gfp_t gfp)
 {
@@ -628,11 +650,47 @@ KMM_EXPORT void *kmem_cache_zalloc(struct kmem_cache *s, gfp_t gfp)
 				     (unsigned long)__builtin_return_address(0));
 }
 
+/*
+ * cache_from_obj(), as the kernel makes it with CONFIG_SLAB_FREELIST_HARDENED
+ * (or F): the object's own struct page must name s.  A NULL object, one
+ * outside the direct map, in a page that is not a slab, or in another
+ * cache's slab is sorted out by slab_cache_free_slow(); nothing else but a
+ * slab page holds a struct kmem_cache pointer in that word.  With the
+ * double-free compare of mag_free(): 9 instructions more than the bare
+ * magazine push.
+ */
 KMM_EXPORT void kmem_cache_free(struct kmem_cache *s, void *obj)
 {
-	if (unlikely(!obj))
+	unsigned long pfn = slab_dm_pfn(obj);
+	if (unlikely(pfn >= slab_dm_pfns || slab_mem_map[pfn].slab_cache != s)) {
+		slab_cache_free_slow(s, obj, _RET_IP_);
 		return;
+	}
 	mag_free(s, obj);
+}
+
+noinline void slab_cache_free_slow(struct kmem_cache *s, void *obj, unsigned long caller)
+{
+	if (!obj)
+		return;
+	unsigned long pfn = slab_dm_pfn(obj);
+	if (pfn >= slab_dm_pfns) {
+		slab_report_bad_pointer("kmem_cache_free", "libkmm", obj, caller);
+		return;
+	}
+	struct page *page = &slab_mem_map[pfn];
+	struct kmem_cache *owner = page->slab_cache;
+	if (!page_test_flag(page, PG_slab) || !owner) {
+		/* virt_to_cache()'s WARN_ONCE, here every time; not freed. */
+		slab_warn(caller, "virt_to_cache: Object is not a Slab page!\n");
+		kmm_printk("kmem_cache_free(%s, 0x%lx): not freed\n",
+			   s ? s->name : "(null)", (unsigned long)obj);
+		slab_dump_page(page, "kmem_cache_free of an object outside any slab");
+		return;
+	}
+	if (owner != s)
+		slab_report_wrong_cache(s, obj, owner, caller);  /* freed into owner */
+	mag_free_caller(owner, obj, caller);
 }
 
 KMM_EXPORT int kmem_cache_alloc_bulk(struct kmem_cache *s, gfp_t gfp, size_t n, void **p)
@@ -655,12 +713,14 @@ KMM_EXPORT void kmem_cache_free_bulk(struct kmem_cache *s, size_t n, void **p)
 {
 	unsigned long caller = (unsigned long)__builtin_return_address(0);
 	for (size_t i = 0; i < n; i++) {
-		if (!p[i])
-			continue;
-		if (s)
-			mag_free_caller(s, p[i], caller);
+		void *obj = p[i];
+		unsigned long pfn = slab_dm_pfn(obj);
+		if (!s)
+			kfree(obj);
+		else if (pfn < slab_dm_pfns && slab_mem_map[pfn].slab_cache == s)
+			mag_free_caller(s, obj, caller);
 		else
-			kfree(p[i]);
+			slab_cache_free_slow(s, obj, caller);
 	}
 }
 
@@ -954,6 +1014,9 @@ int slab_init(void)
 {
 	slab_vmemmap = (unsigned long)machine.mem.mem_map -
 		       ((unsigned long)machine.mem.direct_map >> PAGE_SHIFT) * sizeof(struct page);
+	slab_mem_map = machine.mem.mem_map;
+	slab_dm_base = (unsigned long)machine.mem.direct_map;
+	slab_dm_pfns = machine.mem.lowmem_pfn;
 	slub_debug_parse();
 	slab_harden_init();
 	/* The pairs of a cache follow its struct kmem_cache in one object. */

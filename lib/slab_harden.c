@@ -29,7 +29,7 @@
  * 2. FREE-LIST HARDENING (slab layer only, no hook needed)
  *
  * Linux has these as Kconfig options, not boot parameters; here they are
- * KMM_CONF settings, off by default:
+ * KMM_CONF settings, on by default (as in the kernels distributions ship):
  *   slab_freelist_hardened=1 (CONFIG_SLAB_FREELIST_HARDENED): the free
  *     pointer inside a free object on a slab's freelist is stored as
  *     ptr ^ s->random ^ swab(&ptr) (slab.h: set_freepointer), s->random a
@@ -40,12 +40,25 @@
  *     kernel's "Isolate corrupted freechain").  Putting an object back
  *     refuses it when it is already the head of its slab's freelist (the
  *     kernel's naive double-free check) or not an object of this cache.
+ *     (kmem_cache_free() redirects a wrong-cache free before, slab.c.)
  *   slab_freelist_random=1 (CONFIG_SLAB_FREELIST_RANDOM): each cache gets
  *     a random permutation of its slots at creation (s->random_seq); a new
  *     slab links its objects in that order from a random start, as the
  *     kernel's shuffle_freelist().
  * Objects in magazines hold no pointer inside them, so neither option
- * touches the fast path: they cost on slab refills and returns only.
+ * touches the fast path: they cost on slab refills and returns only.  The
+ * magazine's own naive double-free check (the push compares with the
+ * object freed last, slab.h) is always on: it costs a compare.
+ *
+ * 4. MISUSE REPORTS (slab_report_*), in 6.18's words where it has them:
+ *   - a naive double free: set_freepointer()'s BUG_ON(object == fp) "naive
+ *     detection of double free or corruption", an oops in the kernel; here
+ *     the report, the free refused, machine.slab.double_free counted;
+ *   - a free into the wrong cache: cache_from_obj()'s WARN "Wrong slab
+ *     cache. A but object is from B" (and the tracking with U);
+ *   - a pointer nobody handed out: "kfree of a pointer not allocated by
+ *     libkmm" (or by kmalloc, for a page of libkmm's), a WARN naming the
+ *     caller; the kernel would oops on most of these.
  *
  * 3. VALGRIND
  *
@@ -225,17 +238,45 @@ void slab_report_freechain(struct kmem_cache *s, struct page *page, void *obj, v
 		   (unsigned long)obj, (unsigned long)fp, s->name);
 }
 
-void slab_report_double_free(struct kmem_cache *s, struct page *page, void *obj)
+/*
+ * The kernel stops at set_freepointer()'s BUG_ON(object == fp) ("naive
+ * detection of double free or corruption"): an oops.  Here the report has
+ * its words, the free is refused and the program goes on.
+ */
+void slab_report_double_free(struct kmem_cache *s, const void *obj, unsigned long caller)
 {
+	char site[160];
 	AO_fetch_and_add1(&machine.slab.double_free);
-	kmm_printk("=============================================================================\n"
-		   "BUG %s (Not tainted): Object already free (double free)\n"
-		   "-----------------------------------------------------------------------------\n\n"
-		   "INFO: Slab 0x%lx objects=%u used=%u\n"
-		   "INFO: Object 0x%lx is the head of its slab's freelist\n\n"
-		   "FIX %s: Object not freed again\n",
-		   s->name, (unsigned long)page, page->objects, page->inuse,
-		   (unsigned long)obj, s->name);
+	slab_format_ip(site, sizeof(site), caller);
+	kmm_printk("------------[ cut here ]------------\n"
+		   "kernel BUG at mm/slub.c: set_freepointer(): BUG_ON(object == fp): "
+		   "naive detection of double free or corruption\n"
+		   "%s: double free of object 0x%lx%s%s: not freed again\n",
+		   s->name, (unsigned long)obj, caller ? " by " : "", caller ? site : "");
+}
+
+void slab_report_bad_pointer(const char *who, const char *what, const void *p,
+			     unsigned long caller)
+{
+	const char *hint = "";
+	if (is_vmalloc_addr(p)) {
+		what = "kmalloc";
+		hint = " (a vmalloc address: use vfree() or kvfree())";
+	} else if (machine.mem.direct_map &&
+		 (unsigned long)((const char *)p - machine.mem.direct_map) <
+		 machine.mem.max_pfn << PAGE_SHIFT)
+		what = "kmalloc";              /* HighMem: libkmm's, never kmalloc's */
+	slab_warn(caller, "%s of a pointer not allocated by %s: 0x%lx%s\n", who, what,
+		  (unsigned long)p, hint);
+}
+
+void slab_report_wrong_cache(struct kmem_cache *s, const void *obj,
+			     struct kmem_cache *owner, unsigned long caller)
+{
+	slab_warn(caller, "cache_from_obj: Wrong slab cache. %s but object is from %s\n",
+		  s ? s->name : "(null)", owner->name);
+	kmm_printk("Object 0x%lx freed into %s\n", (unsigned long)obj, owner->name);
+	debug_print_tracking(owner, (void *)obj);
 }
 
 /* ------------------------------------------------------------------ */
@@ -360,7 +401,7 @@ void slab_free_hooked(struct kmem_cache *s, void *obj, unsigned long caller)
 		return;
 	}
 #endif
-	mag_push(s->cpu, obj, refill);
+	mag_push_checked(s->cpu, obj, refill);
 	return;
 refill:
 	mag_free_refill(s, obj, caller);

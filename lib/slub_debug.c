@@ -21,13 +21,16 @@
  * REPORTS follow mm/slub.c: a BUG banner naming the cache and what is
  * wrong, INFO lines (the bad range, sites, slab, object), hex dumps of the
  * red zones and object, and a FIX line saying what was repaired.  An
- * object whose free fails a check is not freed; the program goes on.
- * Reports are written with kmm_printk (write(2)); no malloc, no stdio.
+ * object whose free fails a check is not freed; the program goes on.  The
+ * WARN() of the misuse reports (slab_warn) is here too.  Reports are
+ * written with kmm_printk (write(2)); no malloc, no stdio.
  *
  * LOCKING: the checks run under the cache's node lock.
  */
 #include "config.h"
 #include <dlfcn.h>
+#include <errno.h>
+#include <link.h>
 #include <string.h>
 #include <unistd.h>
 #include "slab.h"
@@ -188,6 +191,91 @@ void debug_new_object(struct kmem_cache *s, void *obj)
 /* ------------------------------------------------------------------ */
 /* Reports                                                             */
 
+/* The kernel's %pS: symbol+offset/size, or the bare address. */
+void slab_format_ip(char *buf, size_t size, unsigned long ip)
+{
+	Dl_info info;
+	const ElfW(Sym) *sym = NULL;
+	if (!ip || !dladdr1((void *)ip, &info, (void **)&sym, RTLD_DL_SYMENT)) {
+		snprintf(buf, size, "0x%lx", ip);
+	} else if (info.dli_sname) {
+		snprintf(buf, size, "%s+0x%lx/0x%lx", info.dli_sname,
+			 ip - (unsigned long)info.dli_saddr,
+			 sym ? (unsigned long)sym->st_size : 0UL);
+	} else {
+		/* Not exported: the object and the offset, for addr2line. */
+		const char *obj = info.dli_fname ? strrchr(info.dli_fname, '/') : NULL;
+		snprintf(buf, size, "0x%lx (%s+0x%lx)", ip,
+			 obj ? obj + 1 : info.dli_fname ? info.dli_fname : "?",
+			 ip - (unsigned long)info.dli_fbase);
+	}
+}
+
+void slab_dump_stack(unsigned long caller)
+{
+	char site[160];
+	slab_format_ip(site, sizeof(site), caller);
+	kmm_printk("CPU: %u PID: %d Comm: %s\nCall Trace:\n <TASK>\n  %s\n </TASK>\n",
+		   raw_smp_processor_id(), (int)getpid(), program_invocation_short_name,
+		   caller ? site : "?");
+}
+
+void slab_warn(unsigned long caller, const char *fmt, ...)
+{
+	char site[160];
+	va_list ap;
+	slab_format_ip(site, sizeof(site), caller);
+	kmm_printk("------------[ cut here ]------------\n");
+	va_start(ap, fmt);
+	kmm_vprintk(fmt, ap);
+	va_end(ap);
+	kmm_printk("WARNING: CPU: %u PID: %d at %s\n", raw_smp_processor_id(),
+		   (int)getpid(), caller ? site : "?");
+	kmm_printk("---[ end trace 0000000000000000 ]---\n");
+}
+
+/* %pGp: the flags word, then the names of its bits. */
+static void format_page_flags(char *buf, size_t size, unsigned long flags)
+{
+	static const char *const names[] = {
+		"locked", "referenced", "uptodate", "dirty", "lru", "head", "reserved",
+		"private", "slab", "buddy", "pcp", "reported", "vmalloc",
+	};
+	size_t used = (size_t)snprintf(buf, size, "%#lx(", flags);
+	const char *sep = "";
+	for (unsigned int bit = 0; bit < ARRAY_SIZE(names) && used < size; bit++) {
+		if (flags & (1UL << bit)) {
+			used += (size_t)snprintf(buf + used, size - used, "%s%s", sep, names[bit]);
+			sep = "|";
+		}
+	}
+	if (used < size && (flags & (1UL << PG_large_kmalloc))) {
+		used += (size_t)snprintf(buf + used, size - used, "%slarge_kmalloc", sep);
+		sep = "|";
+	}
+	if (used < size && (flags & PAGE_ZONE_MASK))
+		used += (size_t)snprintf(buf + used, size - used, "%szone=%lu", sep,
+					 ((flags & PAGE_ZONE_MASK) >> PAGE_ZONE_SHIFT) - 1);
+	if (used < size)
+		snprintf(buf + used, size - used, ")");
+}
+
+void slab_dump_page(const struct page *page, const char *reason)
+{
+	char flags[192];
+	const struct page *head = page;
+	if (page->compound_head & 1)
+		head = (const struct page *)(page->compound_head - 1);
+	format_page_flags(flags, sizeof(flags), page->flags);
+	kmm_printk("page: refcount:%u mapcount:%d mapping:0000000000000000 index:0x0 "
+		   "pfn:%#lx\n", page->_refcount, page->_mapcount, pfn_of(page));
+	if (head != page)
+		kmm_printk("head: order:%u pfn:%#lx\n", page_head_order(head), pfn_of(head));
+	else if (page_test_flag(page, PG_head))
+		kmm_printk("head: order:%u pfn:%#lx\n", page_head_order(page), pfn_of(page));
+	kmm_printk("flags: %s\npage dumped because: %s\n", flags, reason);
+}
+
 static void slab_bug(struct kmem_cache *s, const char *what)
 {
 	kmm_printk("=============================================================================\n"
@@ -208,6 +296,14 @@ static void print_site(const char *what, const struct kmm_track *t)
 	else
 		kmm_printk("INFO: %s in 0x%lx age=%ld cpu=%d pid=%d\n", what, t->addr, age_ms,
 			   t->cpu, t->pid);
+}
+
+void debug_print_tracking(struct kmem_cache *s, void *obj)
+{
+	if (!(s->flags & SLAB_STORE_USER))
+		return;
+	print_site("Allocated", obj_track(s, obj, TRACK_ALLOC));
+	print_site("Freed", obj_track(s, obj, TRACK_FREE));
 }
 
 static void print_section(const char *label, const void *addr, size_t len)
@@ -330,16 +426,15 @@ static bool on_freelist(struct kmem_cache *s, struct page *slab, const void *obj
 bool debug_free_check(struct kmem_cache *s, struct page *slab, void *obj,
 		      unsigned long caller)
 {
-	char *base = slab_base(slab);
+	/* Not only with F: red zones and poison at a wrong offset would be
+	 * painted over the neighbours. */
+	if (!slab_is_object_start(s, slab, obj)) {
+		slab_err(s, slab, NULL, "Invalid object pointer %p", obj);
+		kmm_printk("FIX %s: Object at 0x%lx not freed\n\n", s->name,
+			   (unsigned long)obj);
+		return false;
+	}
 	if (s->flags & SLAB_CONSISTENCY_CHECKS) {
-		unsigned long off = (unsigned long)((char *)obj - base) - s->red_left_pad;
-		if ((char *)obj < base + s->red_left_pad || off % s->size ||
-		    off / s->size >= slab->objects) {
-			slab_err(s, slab, NULL, "Invalid object pointer %p", obj);
-			kmm_printk("FIX %s: Object at 0x%lx not freed\n\n", s->name,
-				   (unsigned long)obj);
-			return false;
-		}
 		if (on_freelist(s, slab, obj)) {
 			slab_err(s, slab, obj, "Object already free%s", "");
 			kmm_printk("FIX %s: Object at 0x%lx not freed\n\n", s->name,
@@ -358,17 +453,11 @@ bool debug_free_check(struct kmem_cache *s, struct page *slab, void *obj,
 	return true;
 }
 
-void debug_report_wrong_cache(struct kmem_cache *s, const void *obj,
-			      struct kmem_cache *owner)
-{
-	kmm_printk("kmem_cache_free: Wrong slab cache. %s but object 0x%lx is from %s\n",
-		   s->name, (unsigned long)obj, owner ? owner->name : "(none)");
-}
-
 void debug_report_not_slab(struct kmem_cache *s, const void *obj)
 {
 	slab_err(s, NULL, NULL, "Invalid object pointer %p", obj);
-	kmm_printk("INFO: 0x%lx is not in a slab\n", (unsigned long)obj);
+	kmm_printk("0x%lx is not the start of an object of %s\n", (unsigned long)obj, s->name);
+	kmm_printk("FIX %s: Object at 0x%lx not freed\n\n", s->name, (unsigned long)obj);
 }
 
 /* kmm_check of a debug slab (node lock held): every object's zones. */

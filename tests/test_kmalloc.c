@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "testutil.h"
+#include "capture.h"
 #include "../lib/slab.h"
 
 static size_t class_of(size_t size)
@@ -280,6 +281,172 @@ START_TEST(test_no_page_lost)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ */
+/* Misuse: pointers nobody handed out, double frees, bad flags          */
+
+static char static_buf[256];
+
+/* Configurations every misuse test runs under: plain, the kernel's debug
+ * letters, no rseq (every free through the slow path), free hooks. */
+static const char *const misuse_conf[] = {
+	"mem=64M",
+	"mem=64M slub_debug=FZPU",
+	"mem=64M slab_rseq=0 slab_freelist_hardened=0",
+	"mem=64M init_on_free=1",
+};
+
+/* Run op(p), capture what it says; it must name p and say `what`. */
+#define expect_report(op, p, what)                                          \
+	do {                                                                \
+		struct capture c_;                                          \
+		char addr_[32];                                             \
+		snprintf(addr_, sizeof(addr_), "0x%lx", (unsigned long)(p)); \
+		capture_begin(&c_);                                         \
+		op;                                                         \
+		const char *out_ = capture_end(&c_);                        \
+		ck_assert_contains(out_, what);                             \
+		ck_assert_contains(out_, addr_);                            \
+	} while (0)
+
+START_TEST(test_free_of_foreign_pointers)
+{
+	kmm_test_boot(misuse_conf[_i]);
+	char stack_buf[64];
+	char *glibc = malloc(100);
+	void *vm = vmalloc(10000);
+	void *wild[] = { static_buf, static_buf + 1, stack_buf, glibc,
+			 (void *)0x1000, (void *)0xdeadbeef000UL,
+			 (void *)0xffff888000001000UL, (void *)-4096L };
+	for (size_t i = 0; i < ARRAY_SIZE(wild); i++) {
+		void *p = wild[i];
+		expect_report(kfree(p), p, "kfree of a pointer not allocated by libkmm: ");
+		expect_report(ck_assert_uint_eq(ksize(p), 0), p,
+			      "ksize of a pointer not allocated by libkmm: ");
+		expect_report(ck_assert_ptr_null(krealloc(p, 100, GFP_KERNEL)), p,
+			      "krealloc of a pointer not allocated by libkmm: ");
+		expect_report(kfree_sensitive(p), p,
+			      "kfree_sensitive of a pointer not allocated by libkmm: ");
+	}
+	/* The report is a WARN(): the caller, the CPU and the pid. */
+	struct capture c;
+	capture_begin(&c);
+	kfree(stack_buf);
+	const char *out = capture_end(&c);
+	ck_assert_contains(out, "------------[ cut here ]------------\n");
+	ck_assert_contains(out, "WARNING: CPU: ");
+	ck_assert_contains(out, " PID: ");
+	/* A vmalloc address is libkmm's, but not kmalloc's. */
+	expect_report(kfree(vm), vm, "kfree of a pointer not allocated by kmalloc: ");
+	expect_report(kfree(vm), vm, "use vfree() or kvfree()");
+	ck_assert_int_eq(stack_buf[0] = 1, 1);      /* nothing was written there */
+	memset(glibc, 7, 100);
+	free(glibc);                                /* still glibc's, intact */
+	vfree(vm);
+	ck_assert_kmm_clean();
+}
+END_TEST
+
+/* In the direct map, but not a kmalloc object: 6.18's "Not a kmalloc
+ * allocation" dump_page(), no crash, nothing freed. */
+START_TEST(test_free_of_direct_map_non_objects)
+{
+	kmm_test_boot(misuse_conf[_i]);
+	struct page *pg = alloc_pages(GFP_KERNEL, 0);
+	struct page *comp = alloc_pages(GFP_KERNEL | __GFP_COMP, 3);
+	char *page = page_address(pg), *c = page_address(comp);
+	char *large = kmalloc(100000, GFP_KERNEL);
+	unsigned long before = AO_load(&machine.stat[NR_KMALLOC_LARGE]);
+	expect_report(kfree(page), page, "kfree of a pointer not allocated by kmalloc: ");
+	expect_report(kfree(page), page, "page dumped because: Not a kmalloc allocation");
+	expect_report(kfree(c), c, "page dumped because: Not a kmalloc allocation");
+	expect_report(kfree(page + 100), page + 100, "not allocated by kmalloc");
+	expect_report(kfree(large + PAGE_SIZE), large + PAGE_SIZE, "Not a kmalloc allocation");
+	expect_report(ck_assert_uint_eq(ksize(large + 8), 0), large + 8,
+		      "ksize of a pointer not allocated by kmalloc");
+	expect_report(ck_assert_uint_eq(ksize(page), 0), page, "Not a kmalloc allocation");
+	expect_report(ck_assert_ptr_null(krealloc(c, 10, GFP_KERNEL)), c,
+		      "krealloc of a pointer not allocated by kmalloc");
+	expect_report(kfree_sensitive(page), page, "Not a kmalloc allocation");
+	ck_assert_uint_eq(page_count(pg), 1);      /* nothing was freed */
+	ck_assert_uint_eq(page_count(comp), 1);
+	ck_assert_uint_eq(AO_load(&machine.stat[NR_KMALLOC_LARGE]), before);
+	memset(page, 1, PAGE_SIZE);
+	memset(c, 2, 8 * PAGE_SIZE);
+	memset(large, 3, 100000);
+	/* Inside a slab object: ksize, krealloc and kfree_sensitive refuse it. */
+	char *obj = kmalloc(64, GFP_KERNEL);
+	memset(obj, 0x55, 64);
+	expect_report(ck_assert_uint_eq(ksize(obj + 8), 0), obj + 8,
+		      "ksize of a pointer inside an object of kmalloc-64: ");
+	expect_report(ck_assert_ptr_null(krealloc(obj + 8, 100, GFP_KERNEL)), obj + 8,
+		      "inside an object of kmalloc-64");
+	expect_report(kfree_sensitive(obj + 8), obj + 8, "inside an object of kmalloc-64");
+	ck_assert_int_eq(obj[63], 0x55);             /* not cleared */
+	kfree(obj);
+	kfree(large);
+	__free_pages(comp, 3);
+	__free_pages(pg, 0);
+	ck_assert_kmm_clean();
+}
+END_TEST
+
+/* kfree(p) twice: refused and reported in the kernel's words; the next two
+ * kmalloc()s do not both return p. */
+START_TEST(test_naive_double_free)
+{
+	kmm_test_boot(misuse_conf[_i]);
+	static const size_t sizes[] = { 8, 64, 192, 1000, 8192 };
+	for (size_t k = 0; k < ARRAY_SIZE(sizes); k++) {
+		void *keep = kmalloc(sizes[k], GFP_KERNEL);
+		void *p = kmalloc(sizes[k], GFP_KERNEL);
+		kfree(p);
+		struct capture c;
+		capture_begin(&c);
+		kfree(p);
+		const char *out = capture_end(&c);
+		ck_assert_msg(strstr(out, "double free or corruption") ||
+			      strstr(out, "Object already free"), "size %zu: %s", sizes[k], out);
+		void *a = kmalloc(sizes[k], GFP_KERNEL), *b = kmalloc(sizes[k], GFP_KERNEL);
+		ck_assert_ptr_ne(a, b);
+		ck_assert_kmm_clean();
+		kfree(a);
+		kfree(b);
+		kfree(keep);
+	}
+	ck_assert_kmm_clean();
+}
+END_TEST
+
+/* The text of the magazine path's report: the kernel's BUG_ON comment. */
+START_TEST(test_double_free_report_text)
+{
+	kmm_test_boot("mem=64M");
+	void *p = kmalloc(64, GFP_KERNEL);
+	kfree(p);
+	struct capture c;
+	capture_begin(&c);
+	kfree(p);
+	const char *out = capture_end(&c);
+	ck_assert_contains(out, "kernel BUG at mm/slub.c: set_freepointer(): "
+			   "BUG_ON(object == fp): naive detection of double free or corruption");
+	char line[96];
+	snprintf(line, sizeof(line), "kmalloc-64: double free of object 0x%lx", (unsigned long)p);
+	ck_assert_contains(out, line);
+	ck_assert_contains(out, "not freed again");
+	ck_assert_uint_eq(AO_load(&machine.slab.double_free), 1);
+	/* The same through kfree_sensitive() and kmem_cache_free(). */
+	struct kmem_cache *s = virt_to_head_page(p)->slab_cache;
+	void *q = kmalloc(64, GFP_KERNEL);
+	kmem_cache_free(s, q);
+	capture_begin(&c);
+	kmem_cache_free(s, q);
+	out = capture_end(&c);
+	ck_assert_contains(out, "double free or corruption");
+	ck_assert_uint_eq(AO_load(&machine.slab.double_free), 2);
+	ck_assert_kmm_clean();
+}
+END_TEST
+
 static Suite *kmalloc_suite(void)
 {
 	Suite *s = suite_create("kmalloc");
@@ -295,6 +462,12 @@ static Suite *kmalloc_suite(void)
 	tcase_add_test(tc, test_strings_and_sensitive);
 	tcase_add_test(tc, test_meminfo_slab_lines);
 	tcase_add_test(tc, test_no_page_lost);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("misuse");
+	tcase_add_loop_test(tc, test_free_of_foreign_pointers, 0, ARRAY_SIZE(misuse_conf));
+	tcase_add_loop_test(tc, test_free_of_direct_map_non_objects, 0, ARRAY_SIZE(misuse_conf));
+	tcase_add_loop_test(tc, test_naive_double_free, 0, ARRAY_SIZE(misuse_conf));
+	tcase_add_test(tc, test_double_free_report_text);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -5,6 +5,7 @@
 #include "config.h"
 #include <string.h>
 #include "testutil.h"
+#include "capture.h"
 #include "../lib/internal.h"
 #include "../lib/page_alloc.h"
 #include "fragment.h"
@@ -88,6 +89,30 @@ START_TEST(test_kvrealloc_keeps_contents)
 }
 END_TEST
 
+/* kvfree() and kvrealloc() of what neither allocator handed out: reported
+ * once, NULL, no crash. */
+START_TEST(test_misuse)
+{
+	static char not_ours[64];
+	struct capture c;
+	kmm_test_boot("mem=64M");
+	capture_begin(&c);
+	kvfree(not_ours);
+	const char *out = capture_end(&c);
+	ck_assert_contains(out, "kfree of a pointer not allocated by libkmm: ");
+	capture_begin(&c);
+	ck_assert_ptr_null(kvrealloc(not_ours, 100, GFP_KERNEL));
+	ck_assert_ptr_null(kvrealloc(not_ours, 1 << 20, GFP_KERNEL));
+	out = capture_end(&c);
+	ck_assert_contains(out, "kvrealloc of a pointer not allocated by libkmm: ");
+	const char *second = strstr(out, "kvrealloc of a pointer");
+	ck_assert_ptr_nonnull(strstr(second + 1, "kvrealloc of a pointer"));
+	ck_assert_ptr_null(strstr(out, "kfree of"));     /* nothing freed */
+	ck_assert_ptr_null(strstr(out, "ksize of"));
+	ck_assert_kmm_clean();
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("kvmalloc");
@@ -97,6 +122,7 @@ int main(void)
 	tcase_add_test(tc, test_fragmented_falls_back_to_vmalloc);
 	tcase_add_test(tc, test_kvzalloc_kvcalloc);
 	tcase_add_test(tc, test_kvrealloc_keeps_contents);
+	tcase_add_test(tc, test_misuse);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }

@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -450,6 +451,164 @@ START_TEST(test_fork_child_allocates)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ */
+/* Misuse of the cache API, and no fixed limits                        */
+
+/* slabinfo into buf (size bytes), or fail. */
+static void slabinfo_text(char *buf, size_t size)
+{
+	FILE *f = fmemopen(buf, size, "w");
+	ck_assert_ptr_nonnull(f);
+	kmm_show_slabinfo(f);
+	ck_assert_int_eq(fflush(f), 0);
+	ck_assert_uint_lt(ftell(f), size - 1);          /* all of it fitted */
+	fclose(f);
+}
+
+/* The row of cache `name`: active objects, slabs; false if absent. */
+static bool slabinfo_row(const char *buf, const char *name, unsigned long *active,
+			 unsigned long *slabs)
+{
+	char key[80];
+	snprintf(key, sizeof(key), "\n%s ", name);
+	const char *line = strstr(buf, key);
+	unsigned long num, objsize, per, pages, limit, batch, shared, as, avail;
+	if (!line)
+		return false;
+	ck_assert_int_eq(sscanf(line + strlen(key), "%lu %lu %lu %lu %lu : tunables %lu %lu "
+				"%lu : slabdata %lu %lu %lu", active, &num, &objsize, &per,
+				&pages, &limit, &batch, &shared, &as, slabs, &avail), 11);
+	ck_assert_uint_le(*active, num);
+	return true;
+}
+
+static const char *const cache_misuse_conf[] = {
+	"mem=64M",
+	"mem=64M slub_debug=FZPU",
+	"mem=64M slab_rseq=0",
+	"mem=64M slab_freelist_hardened=0",
+};
+
+/* kmem_cache_free() into the wrong cache: 6.18's warning, and the object
+ * goes back to the cache it came from; the counts stay right. */
+START_TEST(test_free_into_wrong_cache)
+{
+	static char buf[65536];
+	kmm_test_boot(cache_misuse_conf[_i]);
+	struct kmem_cache *a = kmem_cache_create("wrong-a", 32, 0, 0, NULL);
+	struct kmem_cache *b = kmem_cache_create("wrong-b", 256, 0, 0, NULL);
+	void *pa = kmem_cache_alloc(a, GFP_KERNEL);
+	void *pb = kmem_cache_alloc(b, GFP_KERNEL);
+	struct capture c;
+	capture_begin(&c);
+	kmem_cache_free(a, pb);
+	const char *out = capture_end(&c);
+	ck_assert_contains(out, "cache_from_obj: Wrong slab cache. wrong-a but object is "
+			   "from wrong-b\n");
+	ck_assert_contains(out, "WARNING: CPU: ");
+	ck_assert_kmm_clean();
+	unsigned long active, slabs;
+	slabinfo_text(buf, sizeof(buf));
+	ck_assert(slabinfo_row(buf, "wrong-a", &active, &slabs));
+	ck_assert_uint_eq(active, 1);                   /* pa */
+	ck_assert(slabinfo_row(buf, "wrong-b", &active, &slabs));
+	ck_assert_uint_eq(active, 0);                   /* pb came back here */
+	/* a's allocations never hand out b's object; b's may. */
+	void *more[100];
+	for (int i = 0; i < 100; i++) {
+		more[i] = kmem_cache_alloc(a, GFP_KERNEL);
+		ck_assert_ptr_ne(more[i], pb);
+		ck_assert_ptr_eq(virt_to_head_page(more[i])->slab_cache, a);
+	}
+	for (int i = 0; i < 100; i++)
+		kmem_cache_free(a, more[i]);
+	void *again = kmem_cache_alloc(b, GFP_KERNEL);
+	ck_assert_ptr_eq(virt_to_head_page(again)->slab_cache, b);
+	kmem_cache_free(b, again);
+	kmem_cache_free(a, pa);
+	ck_assert_kmm_clean();
+	kmem_cache_destroy(a);
+	kmem_cache_destroy(b);
+	ck_assert_kmm_clean();
+}
+END_TEST
+
+static char static_obj[128];
+
+/* kmem_cache_free() of what no cache handed out: reported, not freed, and
+ * the cache stays consistent. */
+START_TEST(test_cache_free_of_foreign_pointers)
+{
+	kmm_test_boot(cache_misuse_conf[_i]);
+	struct kmem_cache *s = kmem_cache_create("foreign", 64, 0, 0, NULL);
+	char stack_obj[64];
+	void *glibc = malloc(64);
+	struct page *pg = alloc_pages(GFP_KERNEL, 0);
+	void *ptrs[] = { static_obj, stack_obj, glibc, (void *)0x2000, (void *)-64L,
+			 vmalloc(100) };
+	for (size_t i = 0; i < ARRAY_SIZE(ptrs); i++) {
+		struct capture c;
+		char addr[32];
+		snprintf(addr, sizeof(addr), "0x%lx", (unsigned long)ptrs[i]);
+		capture_begin(&c);
+		kmem_cache_free(s, ptrs[i]);
+		const char *out = capture_end(&c);
+		ck_assert_contains(out, "kmem_cache_free of a pointer not allocated by ");
+		ck_assert_contains(out, addr);
+	}
+	struct capture c;
+	capture_begin(&c);
+	kmem_cache_free(s, page_address(pg));
+	const char *out = capture_end(&c);
+	ck_assert_contains(out, "virt_to_cache: Object is not a Slab page!");
+	ck_assert_contains(out, "not freed");
+	ck_assert_uint_eq(page_count(pg), 1);
+	kmem_cache_free(s, NULL);                       /* fine, silent */
+	/* None of them is handed out by the cache. */
+	void *p[200];
+	for (int i = 0; i < 200; i++) {
+		p[i] = kmem_cache_alloc(s, GFP_KERNEL);
+		ck_assert_ptr_eq(virt_to_head_page(p[i])->slab_cache, s);
+	}
+	for (int i = 0; i < 200; i++)
+		kmem_cache_free(s, p[i]);
+	kmem_cache_free_bulk(s, ARRAY_SIZE(ptrs) - 1, ptrs);   /* the same, in bulk */
+	vfree(ptrs[ARRAY_SIZE(ptrs) - 1]);
+	__free_pages(pg, 0);
+	free(glibc);
+	ck_assert_kmm_clean();
+	kmem_cache_destroy(s);
+	ck_assert_kmm_clean();
+}
+END_TEST
+
+/* kmem_cache_free(s, p) twice, on the magazine path: refused. */
+START_TEST(test_cache_naive_double_free)
+{
+	kmm_test_boot(cache_misuse_conf[_i]);
+	struct kmem_cache *s = kmem_cache_create("twice", 100, 0, 0, NULL);
+	void *keep = kmem_cache_alloc(s, GFP_KERNEL);
+	for (int round = 0; round < 50; round++) {      /* across magazine swaps */
+		void *p = kmem_cache_alloc(s, GFP_KERNEL);
+		kmem_cache_free(s, p);
+		struct capture c;
+		capture_begin(&c);
+		kmem_cache_free(s, p);
+		const char *out = capture_end(&c);
+		ck_assert_msg(strstr(out, "double free or corruption") ||
+			      strstr(out, "Object already free"), "%s", out);
+		void *x = kmem_cache_alloc(s, GFP_KERNEL), *y = kmem_cache_alloc(s, GFP_KERNEL);
+		ck_assert_ptr_ne(x, y);
+		kmem_cache_free(s, y);
+		kmem_cache_free(s, x);
+	}
+	ck_assert_kmm_clean();
+	kmem_cache_free(s, keep);
+	kmem_cache_destroy(s);
+	ck_assert_kmm_clean();
+}
+END_TEST
+
 static Suite *slab_suite(void)
 {
 	Suite *s = suite_create("slab");
@@ -463,6 +622,13 @@ static Suite *slab_suite(void)
 	tcase_add_test(tc, test_destroy_with_live_objects);
 	tcase_add_test(tc, test_slabinfo_format);
 	tcase_add_test(tc, test_dma_and_reclaim_account);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("misuse");
+	tcase_set_timeout(tc, 30);
+	tcase_add_loop_test(tc, test_free_into_wrong_cache, 0, ARRAY_SIZE(cache_misuse_conf));
+	tcase_add_loop_test(tc, test_cache_free_of_foreign_pointers, 0,
+			    ARRAY_SIZE(cache_misuse_conf));
+	tcase_add_loop_test(tc, test_cache_naive_double_free, 0, ARRAY_SIZE(cache_misuse_conf));
 	suite_add_tcase(s, tc);
 	tc = tcase_create("magazines");
 	tcase_set_timeout(tc, 60);
