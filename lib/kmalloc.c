@@ -60,7 +60,9 @@ static struct kmem_cache *kmalloc_caches[NR_KMALLOC_TYPES][KMALLOC_SHIFT_HIGH + 
  * (size - 1) / 8, and the bound below which size - 1 may use it. */
 #define KMALLOC_TABLE_SIZE (KMALLOC_MAX_CACHE_SIZE / 8)
 static struct kmem_cache *kmalloc_table[KMALLOC_TABLE_SIZE];
-static size_t kmalloc_fast_limit;       /* 0 until boot has made the caches */
+static size_t kmalloc_fast_limit;       /* 0 until boot has made the caches,
+					   and for good when a cache keeps the
+					   kmalloc redzone (it needs the size) */
 
 
 /* The kernel's size_index[]: index of the cache for (size - 1) / 8. */
@@ -117,10 +119,14 @@ int kmalloc_init(void)
 			kmalloc_caches[type][idx] = s;
 		}
 	}
-	for (size_t i = 0; i < KMALLOC_TABLE_SIZE; i++)
+	bool redzoned = false;
+	for (size_t i = 0; i < KMALLOC_TABLE_SIZE; i++) {
 		kmalloc_table[i] = kmalloc_caches[KMALLOC_NORMAL][kmalloc_index(i * 8 + 1)];
+		redzoned |= kmalloc_table[i]->orig_size_offset != 0;
+	}
 	/* Released: a fast path that sees the limit sees the table. */
-	__atomic_store_n(&kmalloc_fast_limit, KMALLOC_MAX_CACHE_SIZE, __ATOMIC_RELEASE);
+	if (!redzoned)
+		__atomic_store_n(&kmalloc_fast_limit, KMALLOC_MAX_CACHE_SIZE, __ATOMIC_RELEASE);
 	return 0;
 }
 
@@ -231,6 +237,8 @@ static noinline void *kmalloc_slow(size_t size, gfp_t gfp, unsigned long caller)
 		return NULL;
 	if ((gfp & __GFP_ZERO) && !slab_hook_zeroed(s, gfp))
 		memset(obj, 0, s->object_size);
+	if (unlikely(s->orig_size_offset))
+		debug_set_orig_size(s, obj, size);   /* the kmalloc redzone */
 	return obj;
 }
 
@@ -295,7 +303,10 @@ KMM_EXPORT size_t ksize(const void *p)
 	struct kmem_cache *s;
 	if (ZERO_OR_NULL_PTR(p))
 		return 0;
-	return kmalloc_object(p, "ksize", _RET_IP_, &s);
+	size_t ks = kmalloc_object(p, "ksize", _RET_IP_, &s);
+	if (s && s->orig_size_offset)
+		debug_set_orig_size(s, (void *)p, ks);   /* all of it is the caller's now */
+	return ks;
 }
 
 KMM_EXPORT size_t kmalloc_size_roundup(size_t size)
@@ -307,8 +318,12 @@ KMM_EXPORT size_t kmalloc_size_roundup(size_t size)
 	return size;
 }
 
-/* In place when the object holds new_size, else a new object and a copy;
- * NULL, and p left alone, for a pointer kmalloc did not hand out. */
+/*
+ * As 6.18's __do_krealloc(): in place when the object holds new_size (its
+ * kmalloc redzone, if kept, moved to new_size), else a new object and a
+ * copy of what the caller had (the size asked for, if kept).  __GFP_ZERO
+ * clears what lies beyond the old contents.
+ */
 KMM_EXPORT void *krealloc(const void *p, size_t new_size, gfp_t gfp)
 {
 	struct kmem_cache *s;
@@ -321,16 +336,22 @@ KMM_EXPORT void *krealloc(const void *p, size_t new_size, gfp_t gfp)
 	size_t ks = kmalloc_object(p, "krealloc", _RET_IP_, &s);
 	if (!ks)
 		return NULL;
+	size_t orig = (s && s->orig_size_offset) ? debug_get_orig_size(s, p) : 0;
 	if (new_size <= ks) {
-		/* In place, growing or shrinking; __GFP_ZERO clears the tail. */
-		if (gfp & __GFP_ZERO)
-			memset((char *)p + new_size, 0, ks - new_size);
+		if (gfp & __GFP_ZERO) {
+			if (orig && orig < new_size)
+				memset((char *)p + orig, 0, new_size - orig);
+			else if (!orig)
+				memset((char *)p + new_size, 0, ks - new_size);
+		}
+		if (orig)
+			debug_set_orig_size(s, (void *)p, new_size);
 		return (void *)p;
 	}
 	void *ret = kmalloc(new_size, gfp);
 	if (!ret)
 		return NULL;
-	memcpy(ret, p, ks);
+	memcpy(ret, p, orig ? orig : ks);
 	kfree(p);
 	return ret;
 }
@@ -343,6 +364,8 @@ KMM_EXPORT void kfree_sensitive(const void *p)
 	size_t ks = kmalloc_object(p, "kfree_sensitive", _RET_IP_, &s);
 	if (!ks)
 		return;                        /* reported: not ours to clear */
+	if (s && s->orig_size_offset)
+		debug_set_orig_size(s, (void *)p, ks);   /* as ksize(): all of it */
 	memset((void *)p, 0, ks);
 	__asm__ __volatile__("" : : "r"(p) : "memory");
 	kfree(p);

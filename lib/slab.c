@@ -164,6 +164,13 @@ static int calculate_sizes(struct kmem_cache *s)
 		s->track_offset = size;
 		size += debug_track_size();
 	}
+	/* The kmalloc redzone needs the size asked for (SLUB keeps it after
+	 * the tracks with SLAB_STORE_USER; here red zones alone keep it). */
+	s->orig_size_offset = 0;
+	if ((flags & SLAB_KMALLOC) && (flags & SLAB_RED_ZONE)) {
+		s->orig_size_offset = size;
+		size += sizeof(unsigned long);
+	}
 	s->red_left_pad = 0;
 	if (flags & SLAB_RED_ZONE) {
 		s->red_left_pad = ALIGN_UP((unsigned int)sizeof(void *), s->align);

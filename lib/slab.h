@@ -127,6 +127,9 @@ struct kmem_cache {
 	unsigned int inuse;             /* object_size, word aligned (+ right red zone) */
 	unsigned int red_left_pad;      /* left red zone before each object */
 	unsigned int track_offset;      /* struct kmm_track[2] (U), from the object */
+	unsigned int orig_size_offset;  /* kmalloc redzone (Z on a kmalloc cache):
+	                                   the size asked for, an unsigned long
+	                                   from the object; 0 = not kept */
 	unsigned int align;
 	unsigned int order;             /* of each slab */
 	unsigned int objects;           /* per slab */
@@ -350,6 +353,9 @@ bool debug_free_check(struct kmem_cache *s, struct page *slab, void *obj,
 int debug_check_slab_locked(struct kmem_cache *s, struct page *slab);
 void debug_report_not_slab(struct kmem_cache *s, const void *obj);
 void debug_print_tracking(struct kmem_cache *s, void *obj);
+/* kmalloc redzone: the size asked for, kept per object (s->orig_size_offset). */
+void debug_set_orig_size(struct kmem_cache *s, void *obj, size_t size);
+size_t debug_get_orig_size(struct kmem_cache *s, const void *obj);
 
 /*
  * THE FAST PATH

@@ -230,9 +230,9 @@ void slab_report_freechain(struct kmem_cache *s, struct page *page, void *obj, v
 	kmm_printk("=============================================================================\n"
 		   "BUG %s (Not tainted): Freechain corrupt\n"
 		   "-----------------------------------------------------------------------------\n\n"
-		   "INFO: Slab 0x%lx objects=%u used=%u\n"
-		   "INFO: Object 0x%lx: its free pointer decodes to 0x%lx, not an object "
-		   "of the slab (overwritten after free?)\n\n"
+		   "Slab 0x%lx objects=%u used=%u\n"
+		   "Object 0x%lx: its free pointer decodes to 0x%lx, not an object of the "
+		   "slab (overwritten after free?)\n\n"
 		   "FIX %s: Isolate corrupted freechain\n",
 		   s->name, (unsigned long)page, page->objects, page->inuse,
 		   (unsigned long)obj, (unsigned long)fp, s->name);

@@ -14,16 +14,30 @@
  *   U  SLAB_STORE_USER: the last allocation and free site, pid, cpu, age.
  *   -  no debugging.  Lower case letters work too; others are ignored.
  *
+ * THE KMALLOC REDZONE.  A kmalloc cache with Z keeps, after the object's
+ * metadata, the size that was asked for (SLUB's orig_size, which the
+ * kernel keeps with SLAB_STORE_USER; here Z is enough), and the bytes
+ * between it and the object size are red zone too while the object is
+ * allocated: p[55] = 0 after kmalloc(50) is "kmalloc Redzone overwritten".
+ * ksize() gives the caller the whole object (the kernel's
+ * skip_orig_size_check()), krealloc() in place moves the bound.  kmalloc()
+ * takes its slow path whenever such a cache exists (kmalloc.c), to know
+ * the size.
+ *
  * A cache with any of these goes without magazines (every operation on
  * the slab layer under the node lock), so the checks are exact.  Caches
  * without them pay nothing: the magazine fast path does not look at flags.
  *
- * REPORTS follow mm/slub.c: a BUG banner naming the cache and what is
- * wrong, INFO lines (the bad range, sites, slab, object), hex dumps of the
- * red zones and object, and a FIX line saying what was repaired.  An
- * object whose free fails a check is not freed; the program goes on.  The
- * WARN() of the misuse reports (slab_warn) is here too.  Reports are
- * written with kmm_printk (write(2)); no malloc, no stdio.
+ * REPORTS follow Linux 6.18's mm/slub.c: for a byte check, the line
+ * "[Right Redzone overwritten] 0x..-0x.. @offset=N. First byte 0x11 instead
+ * of 0xcc", then, for the first fault of an object, the BUG banner ("BUG
+ * kmalloc-64 (Not tainted): Object corrupt") and the trailer (the sites,
+ * "Slab 0x.. objects=.. used=.. fp=.. flags=..", "Object 0x.. @offset=..",
+ * hex dumps of the red zones and the object), then a FIX line saying what
+ * was repaired; no "INFO:" prefixes (removed in 5.13).  An object whose
+ * free fails a check is not freed; the program goes on.  The WARN() of the
+ * misuse reports (slab_warn) is here too.  Reports are written with
+ * kmm_printk (write(2)); no malloc, no stdio.
  *
  * LOCKING: the checks run under the cache's node lock.
  */
@@ -158,6 +172,11 @@ static inline bool poisons(const struct kmem_cache *s)
 	return (s->flags & SLAB_POISON) && !s->ctor;
 }
 
+static inline unsigned long *orig_size_ptr(struct kmem_cache *s, void *obj)
+{
+	return (unsigned long *)(void *)((char *)obj + s->orig_size_offset);
+}
+
 static void set_track(struct kmem_cache *s, void *obj, enum track_item t,
 		      unsigned long addr)
 {
@@ -172,8 +191,11 @@ void debug_init_object(struct kmem_cache *s, void *obj, bool active)
 {
 	unsigned char val = active ? SLUB_RED_ACTIVE : SLUB_RED_INACTIVE;
 	if (s->flags & SLAB_RED_ZONE) {
+		/* Active: from the size asked for (object_size until kmalloc
+		 * says); the object itself when free. */
+		size_t end = active ? debug_get_orig_size(s, obj) : s->object_size;
 		memset(obj_left_rz(s, obj), val, s->red_left_pad);
-		memset((char *)obj + s->object_size, val, s->inuse - s->object_size);
+		memset((char *)obj + end, val, s->inuse - end);
 	}
 	if (!active && poisons(s)) {
 		memset(obj, POISON_FREE, s->object_size - 1);
@@ -185,7 +207,32 @@ void debug_new_object(struct kmem_cache *s, void *obj)
 {
 	if (s->flags & SLAB_STORE_USER)
 		memset(obj_track(s, obj, TRACK_ALLOC), 0, debug_track_size());
+	if (s->orig_size_offset)
+		*orig_size_ptr(s, obj) = s->object_size;
 	debug_init_object(s, obj, false);
+}
+
+size_t debug_get_orig_size(struct kmem_cache *s, const void *obj)
+{
+	if (!s->orig_size_offset)
+		return s->object_size;
+	return *orig_size_ptr(s, (void *)obj);
+}
+
+/*
+ * The size asked for, and the kmalloc redzone beyond it painted active;
+ * under the node lock, so that kmm_check() sees the two agree.
+ */
+void debug_set_orig_size(struct kmem_cache *s, void *obj, size_t size)
+{
+	if (!s->orig_size_offset)
+		return;
+	if (size > s->object_size)
+		size = s->object_size;
+	pthread_mutex_lock(&s->node.lock);
+	*orig_size_ptr(s, obj) = size;
+	memset((char *)obj + size, SLUB_RED_ACTIVE, s->object_size - size);
+	pthread_mutex_unlock(&s->node.lock);
 }
 
 /* ------------------------------------------------------------------ */
@@ -281,29 +328,34 @@ static void slab_bug(struct kmem_cache *s, const char *what)
 	kmm_printk("=============================================================================\n"
 		   "BUG %s (Not tainted): %s\n"
 		   "-----------------------------------------------------------------------------\n\n",
-		   s->name, what);
+		   s ? s->name : "<unknown>", what);
 }
 
-static void print_site(const char *what, const struct kmm_track *t)
+static void print_track(const char *what, const struct kmm_track *t)
 {
-	Dl_info info;
+	char site[160];
 	long age_ms = (kmm_now_ns() - t->when_ns) / 1000000;
 	if (!t->addr)
 		return;
-	if (dladdr((void *)t->addr, &info) && info.dli_sname)
-		kmm_printk("INFO: %s in %s+0x%lx age=%ld cpu=%d pid=%d\n", what, info.dli_sname,
-			   t->addr - (unsigned long)info.dli_saddr, age_ms, t->cpu, t->pid);
-	else
-		kmm_printk("INFO: %s in 0x%lx age=%ld cpu=%d pid=%d\n", what, t->addr, age_ms,
-			   t->cpu, t->pid);
+	slab_format_ip(site, sizeof(site), t->addr);
+	kmm_printk("%s in %s age=%ld cpu=%d pid=%d\n", what, site, age_ms, t->cpu, t->pid);
 }
 
 void debug_print_tracking(struct kmem_cache *s, void *obj)
 {
 	if (!(s->flags & SLAB_STORE_USER))
 		return;
-	print_site("Allocated", obj_track(s, obj, TRACK_ALLOC));
-	print_site("Freed", obj_track(s, obj, TRACK_FREE));
+	print_track("Allocated", obj_track(s, obj, TRACK_ALLOC));
+	print_track("Freed", obj_track(s, obj, TRACK_FREE));
+}
+
+static void print_slab_info(const struct page *slab)
+{
+	char flags[192];
+	format_page_flags(flags, sizeof(flags), slab->flags);
+	kmm_printk("Slab 0x%lx objects=%u used=%u fp=0x%lx flags=%s\n",
+		   (unsigned long)slab, slab->objects, slab->inuse,
+		   (unsigned long)slab->freelist, flags);
 }
 
 static void print_section(const char *label, const void *addr, size_t len)
@@ -319,35 +371,61 @@ static void print_section(const char *label, const void *addr, size_t len)
 		for (size_t i = 0; i < n; i++)
 			line[used++] = (p[off + i] >= 0x20 && p[off + i] < 0x7f) ? (char)p[off + i] : '.';
 		line[used] = '\0';
-		kmm_printk("%-8s 0x%lx: %s\n", label, (unsigned long)(p + off), line);
+		kmm_printk("%s0x%lx: %s\n", label, (unsigned long)(p + off), line);
 	}
 }
 
 static void print_trailer(struct kmem_cache *s, struct page *slab, void *obj)
 {
 	char *base = slab_base(slab);
-	if (s->flags & SLAB_STORE_USER) {
-		print_site("Allocated", obj_track(s, obj, TRACK_ALLOC));
-		print_site("Freed", obj_track(s, obj, TRACK_FREE));
-	}
-	kmm_printk("INFO: Slab 0x%lx objects=%u used=%u fp=0x%lx flags=0x%lx\n",
-		   (unsigned long)slab, slab->objects, slab->inuse,
-		   (unsigned long)slab->freelist, slab->flags);
-	kmm_printk("INFO: Object 0x%lx @offset=%lu fp=0x%lx\n\n", (unsigned long)obj,
+	debug_print_tracking(s, obj);
+	print_slab_info(slab);
+	kmm_printk("Object 0x%lx @offset=%lu fp=0x%lx\n\n", (unsigned long)obj,
 		   (unsigned long)((char *)obj - base),
-		   (unsigned long)*freeptr_addr(s, obj));
+		   (unsigned long)get_freepointer(s, obj));
 	if (s->flags & SLAB_RED_ZONE)
-		print_section("Redzone", obj_left_rz(s, obj), s->red_left_pad);
-	print_section("Object", obj, s->object_size < 256 ? s->object_size : 256);
+		print_section("Redzone  ", obj_left_rz(s, obj), s->red_left_pad);
+	else if ((char *)obj >= base + 16)
+		print_section("Bytes b4 ", (char *)obj - 16, 16);
+	print_section("Object   ", obj, s->object_size < PAGE_SIZE ? s->object_size : PAGE_SIZE);
 	if (s->flags & SLAB_RED_ZONE)
-		print_section("Redzone", (char *)obj + s->object_size,
+		print_section("Redzone  ", (char *)obj + s->object_size,
 			      s->inuse - s->object_size);
 }
 
-/* Are len bytes at start all `value`?  Report, repair, false if not. */
+/* object_err(): the banner, then the object (or the slab, if obj is not
+ * one of its objects). */
+static void object_err(struct kmem_cache *s, struct page *slab, void *obj,
+		       const char *reason)
+{
+	slab_bug(s, reason);
+	if (!obj || !slab_is_object_start(s, slab, obj)) {
+		print_slab_info(slab);
+		kmm_printk("Invalid pointer 0x%lx\n", (unsigned long)obj);
+	} else {
+		print_trailer(s, slab, obj);
+	}
+}
+
+/* slab_err(): the banner, then the slab. */
+static void slab_err(struct kmem_cache *s, struct page *slab, const char *fmt,
+		     const void *arg)
+{
+	char title[160];
+	snprintf(title, sizeof(title), fmt, arg);
+	slab_bug(s, title);
+	if (slab)
+		print_slab_info(slab);
+}
+
+/*
+ * Are len bytes at start all `value`?  If not: the faulty range, the object
+ * (print_obj: for the first fault of this object only, as 6.18's
+ * check_object() passes its running result), the repair; false.
+ */
 static bool check_bytes_and_report(struct kmem_cache *s, struct page *slab, void *obj,
 				   const char *what, unsigned char *start,
-				   unsigned char value, size_t len)
+				   unsigned char value, size_t len, bool print_obj)
 {
 	unsigned char *fault = NULL, *end = start;
 	for (size_t i = 0; i < len; i++) {
@@ -359,15 +437,13 @@ static bool check_bytes_and_report(struct kmem_cache *s, struct page *slab, void
 	}
 	if (!fault)
 		return true;
-	char title[96];
-	snprintf(title, sizeof(title), "%s overwritten", what);
-	slab_bug(s, title);
-	kmm_printk("INFO: 0x%lx-0x%lx @offset=%lu. First byte 0x%x instead of 0x%x\n",
-		   (unsigned long)fault, (unsigned long)(end - 1),
+	kmm_printk("[%s overwritten] 0x%lx-0x%lx @offset=%lu. First byte 0x%x instead of 0x%x\n",
+		   what, (unsigned long)fault, (unsigned long)(end - 1),
 		   (unsigned long)(fault - (unsigned char *)slab_base(slab)), fault[0], value);
-	print_trailer(s, slab, obj);
+	if (print_obj)
+		object_err(s, slab, obj, "Object corrupt");
 	memset(fault, value, (size_t)(end - fault));
-	kmm_printk("FIX %s: Restoring %s 0x%lx-0x%lx=0x%x\n\n", s->name, what,
+	kmm_printk("FIX %s: Restoring %s 0x%lx-0x%lx=0x%x\n", s->name, what,
 		   (unsigned long)fault, (unsigned long)(end - 1), value);
 	return false;
 }
@@ -376,38 +452,37 @@ static bool check_bytes_and_report(struct kmem_cache *s, struct page *slab, void
 static bool check_object(struct kmem_cache *s, struct page *slab, void *obj, bool active)
 {
 	unsigned char val = active ? SLUB_RED_ACTIVE : SLUB_RED_INACTIVE;
+	unsigned char *p = obj;
 	bool ok = true;
 	if (s->flags & SLAB_RED_ZONE) {
 		ok &= check_bytes_and_report(s, slab, obj, "Left Redzone", obj_left_rz(s, obj),
-					     val, s->red_left_pad);
+					     val, s->red_left_pad, ok);
 		ok &= check_bytes_and_report(s, slab, obj, "Right Redzone",
-					     (unsigned char *)obj + s->object_size, val,
-					     s->inuse - s->object_size);
+					     p + s->object_size, val,
+					     s->inuse - s->object_size, ok);
+		if (active && s->orig_size_offset) {
+			size_t orig = debug_get_orig_size(s, obj);
+			if (orig < s->object_size)
+				ok &= check_bytes_and_report(s, slab, obj, "kmalloc Redzone",
+							     p + orig, val,
+							     s->object_size - orig, ok);
+		}
 	}
 	if (!active && poisons(s)) {
-		ok &= check_bytes_and_report(s, slab, obj, "Poison", obj, POISON_FREE,
-					     s->object_size - 1);
-		ok &= check_bytes_and_report(s, slab, obj, "Poison",
-					     (unsigned char *)obj + s->object_size - 1,
-					     POISON_END, 1);
+		ok &= check_bytes_and_report(s, slab, obj, "Poison", p, POISON_FREE,
+					     s->object_size - 1, ok);
+		ok &= check_bytes_and_report(s, slab, obj, "End Poison",
+					     p + s->object_size - 1, POISON_END, 1, ok);
 	}
 	return ok;
-}
-
-static void slab_err(struct kmem_cache *s, struct page *slab, void *obj, const char *fmt,
-		     const void *arg)
-{
-	char title[160];
-	snprintf(title, sizeof(title), fmt, arg);
-	slab_bug(s, title);
-	if (slab && obj)
-		print_trailer(s, slab, obj);
 }
 
 bool debug_alloc_check(struct kmem_cache *s, struct page *slab, void *obj,
 		       unsigned long caller)
 {
 	bool ok = check_object(s, slab, obj, false);
+	if (s->orig_size_offset)
+		*orig_size_ptr(s, obj) = s->object_size;   /* until kmalloc says */
 	debug_init_object(s, obj, true);
 	if (s->flags & SLAB_STORE_USER)
 		set_track(s, obj, TRACK_ALLOC, caller);
@@ -423,28 +498,30 @@ static bool on_freelist(struct kmem_cache *s, struct page *slab, const void *obj
 	return false;
 }
 
+static void not_freed(struct kmem_cache *s, const void *obj)
+{
+	kmm_printk("FIX %s: Object at 0x%lx not freed\n", s->name, (unsigned long)obj);
+}
+
 bool debug_free_check(struct kmem_cache *s, struct page *slab, void *obj,
 		      unsigned long caller)
 {
 	/* Not only with F: red zones and poison at a wrong offset would be
 	 * painted over the neighbours. */
 	if (!slab_is_object_start(s, slab, obj)) {
-		slab_err(s, slab, NULL, "Invalid object pointer %p", obj);
-		kmm_printk("FIX %s: Object at 0x%lx not freed\n\n", s->name,
-			   (unsigned long)obj);
+		slab_err(s, slab, "Invalid object pointer %p", obj);
+		not_freed(s, obj);
 		return false;
 	}
 	if (s->flags & SLAB_CONSISTENCY_CHECKS) {
 		if (on_freelist(s, slab, obj)) {
-			slab_err(s, slab, obj, "Object already free%s", "");
-			kmm_printk("FIX %s: Object at 0x%lx not freed\n\n", s->name,
-				   (unsigned long)obj);
+			object_err(s, slab, obj, "Object already free");
+			not_freed(s, obj);
 			return false;
 		}
 	}
 	if (!check_object(s, slab, obj, true)) {
-		kmm_printk("FIX %s: Object at 0x%lx not freed\n\n", s->name,
-			   (unsigned long)obj);
+		not_freed(s, obj);
 		return false;
 	}
 	if (s->flags & SLAB_STORE_USER)
@@ -455,9 +532,9 @@ bool debug_free_check(struct kmem_cache *s, struct page *slab, void *obj,
 
 void debug_report_not_slab(struct kmem_cache *s, const void *obj)
 {
-	slab_err(s, NULL, NULL, "Invalid object pointer %p", obj);
+	slab_err(s, NULL, "Invalid object pointer %p", obj);
 	kmm_printk("0x%lx is not the start of an object of %s\n", (unsigned long)obj, s->name);
-	kmm_printk("FIX %s: Object at 0x%lx not freed\n\n", s->name, (unsigned long)obj);
+	not_freed(s, obj);
 }
 
 /* kmm_check of a debug slab (node lock held): every object's zones. */

@@ -15,6 +15,10 @@ static struct kmem_cache *cache_of(const void *p)
 	return virt_to_head_page(p)->slab_cache;
 }
 
+/* 6.18's reports have no "INFO:" prefixes (gone since 5.13). */
+#define ck_assert_no_info(text) \
+	ck_assert_msg(strstr((text), "INFO:") == NULL, "an INFO: prefix in:\n%s", (text))
+
 START_TEST(test_parse_and_scope)
 {
 	kmm_test_boot("mem=64M slub_debug=FZ,kmalloc-64,dma-*,kmalloc-1k;P,kmalloc-128");
@@ -46,9 +50,11 @@ START_TEST(test_F_double_free)
 	kfree(p);
 	const char *out = capture_end(&c);
 	ck_assert_contains(out, "BUG kmalloc-64 (Not tainted): Object already free");
-	ck_assert_contains(out, "INFO: Slab 0x");
-	ck_assert_contains(out, "Object 0x");
+	ck_assert_contains(out, "\nSlab 0x");
+	ck_assert_contains(out, "\nObject 0x");
+	ck_assert_contains(out, "FIX kmalloc-64: Object at 0x");
 	ck_assert_contains(out, "not freed");
+	ck_assert_no_info(out);
 	ck_assert_kmm_clean();                                       /* still consistent */
 	void *q = kmalloc(64, GFP_KERNEL), *r = kmalloc(64, GFP_KERNEL);
 	ck_assert_ptr_ne(q, r);                                     /* not handed out twice */
@@ -94,10 +100,12 @@ START_TEST(test_Z_right_redzone)
 	capture_begin(&c);
 	ck_assert_int_gt(kmm_check(), 0);              /* found while live */
 	const char *out = capture_end(&c);
-	ck_assert_contains(out, "BUG kmalloc-64 (Not tainted): Right Redzone overwritten");
+	ck_assert_contains(out, "[Right Redzone overwritten] 0x");
 	ck_assert_contains(out, "First byte 0x11 instead of 0xcc");
+	ck_assert_contains(out, "BUG kmalloc-64 (Not tainted): Object corrupt");
 	ck_assert_contains(out, "Redzone  0x");
 	ck_assert_contains(out, "FIX kmalloc-64: Restoring Right Redzone");
+	ck_assert_no_info(out);
 	ck_assert_kmm_clean();                           /* repaired */
 	p[70] = 0;
 	capture_begin(&c);
@@ -118,8 +126,10 @@ START_TEST(test_Z_left_redzone)
 	capture_begin(&c);
 	kfree(p);
 	const char *out = capture_end(&c);
-	ck_assert_contains(out, "BUG kmalloc-128 (Not tainted): Left Redzone overwritten");
+	ck_assert_contains(out, "[Left Redzone overwritten]");
+	ck_assert_contains(out, "BUG kmalloc-128 (Not tainted): Object corrupt");
 	ck_assert_contains(out, "First byte 0x0 instead of 0xcc");
+	ck_assert_kmm_clean();
 }
 END_TEST
 
@@ -136,11 +146,13 @@ START_TEST(test_P_use_after_free)
 	capture_begin(&c);
 	ck_assert_int_gt(kmm_check(), 0);
 	const char *out = capture_end(&c);
-	ck_assert_contains(out, "BUG kmalloc-256 (Not tainted): Poison overwritten");
+	ck_assert_contains(out, "[Poison overwritten] 0x");
+	ck_assert_contains(out, "BUG kmalloc-256 (Not tainted): Object corrupt");
 	ck_assert_contains(out, "@offset=10. First byte 0x42 instead of 0x6b");
-	ck_assert_contains(out, "INFO: Allocated in ");
-	ck_assert_contains(out, "INFO: Freed in ");
+	ck_assert_contains(out, "\nAllocated in ");
+	ck_assert_contains(out, "\nFreed in ");
 	ck_assert_contains(out, "Object   0x");
+	ck_assert_no_info(out);
 	p[20] = 0x43;
 	capture_begin(&c);
 	void *q = kmalloc(256, GFP_KERNEL);            /* found on the next allocation */
@@ -201,6 +213,105 @@ START_TEST(test_all_letters_workload)
 }
 END_TEST
 
+/* The kmalloc redzone: the slack between the size asked for and the
+ * object size is red zone too (Z alone is enough here). */
+START_TEST(test_Z_kmalloc_redzone)
+{
+	struct capture c;
+	kmm_test_boot(_i ? "mem=64M slub_debug=FZPU" : "mem=64M slub_debug=Z");
+	unsigned char *p = kmalloc(50, GFP_KERNEL);
+	ck_assert_uint_eq(cache_of(p)->object_size, 64);
+	memset(p, 0x5a, 50);                            /* all of it: fine */
+	ck_assert_kmm_clean();
+	p[55] = 0;                                      /* in the slack */
+	capture_begin(&c);
+	ck_assert_int_gt(kmm_check(), 0);               /* found while live */
+	const char *out = capture_end(&c);
+	ck_assert_contains(out, "[kmalloc Redzone overwritten] 0x");
+	ck_assert_contains(out, "@offset=");
+	ck_assert_contains(out, "First byte 0x0 instead of 0xcc");
+	ck_assert_contains(out, "BUG kmalloc-64 (Not tainted): Object corrupt");
+	ck_assert_contains(out, "FIX kmalloc-64: Restoring kmalloc Redzone");
+	ck_assert_no_info(out);
+	ck_assert_kmm_clean();                          /* repaired */
+	p[50] = 1;
+	capture_begin(&c);
+	kfree(p);                                       /* and on free */
+	out = capture_end(&c);
+	ck_assert_contains(out, "[kmalloc Redzone overwritten]");
+	ck_assert_contains(out, "not freed");
+	ck_assert_kmm_clean();
+	/* ksize() gives the caller all of it: no redzone after. */
+	unsigned char *q = kmalloc(50, GFP_KERNEL);
+	ck_assert_uint_eq(ksize(q), 64);
+	memset(q, 1, 64);
+	capture_begin(&c);
+	kfree(q);
+	out = capture_end(&c);
+	ck_assert_str_eq(out, "");
+	/* krealloc() in place moves the bound both ways. */
+	unsigned char *r = kmalloc(60, GFP_KERNEL);
+	memset(r, 2, 60);
+	ck_assert_ptr_eq(krealloc(r, 40, GFP_KERNEL), r);
+	ck_assert_int_eq(r[45], 0xcc);                  /* red zone again */
+	ck_assert_ptr_eq(krealloc(r, 62, GFP_KERNEL | __GFP_ZERO), r);
+	ck_assert_int_eq(r[39], 2);
+	ck_assert_int_eq(r[45], 0);                     /* zeroed from 40 */
+	ck_assert_int_eq(r[62], 0xcc);
+	memset(r, 3, 62);
+	ck_assert_kmm_clean();
+	r[63] = 9;
+	capture_begin(&c);
+	ck_assert_int_gt(kmm_check(), 0);
+	out = capture_end(&c);
+	ck_assert_contains(out, "[kmalloc Redzone overwritten]");
+	kfree(r);
+	/* kzalloc, kmalloc_array and a moving krealloc: no false reports. */
+	capture_begin(&c);
+	char *z = kzalloc(33, GFP_KERNEL);
+	for (int i = 0; i < 33; i++)
+		ck_assert_int_eq(z[i], 0);
+	z = krealloc(z, 200, GFP_KERNEL);               /* moves to kmalloc-256 */
+	memset(z, 4, 200);
+	kfree(z);
+	kfree(kmalloc_array(3, 7, GFP_KERNEL));
+	out = capture_end(&c);
+	ck_assert_str_eq(out, "");
+	ck_assert_kmm_clean();
+}
+END_TEST
+
+/* "End Poison overwritten" is its own report, not "Poison overwritten". */
+START_TEST(test_P_end_poison)
+{
+	struct capture c;
+	kmm_test_boot("mem=64M slub_debug=P,kmalloc-256");
+	unsigned char *p = kmalloc(256, GFP_KERNEL);
+	kfree(p);
+	p[255] = 0x11;                                  /* the last byte only */
+	capture_begin(&c);
+	ck_assert_int_gt(kmm_check(), 0);
+	const char *out = capture_end(&c);
+	ck_assert_contains(out, "[End Poison overwritten] 0x");
+	ck_assert_contains(out, "First byte 0x11 instead of 0xa5");
+	ck_assert_msg(strstr(out, "[Poison overwritten]") == NULL, "%s", out);
+	ck_assert_contains(out, "FIX kmalloc-256: Restoring End Poison");
+	ck_assert_kmm_clean();
+	/* Two faults in one object: one BUG banner, both lines. */
+	p[3] = 0x22;
+	p[255] = 0x33;
+	capture_begin(&c);
+	ck_assert_int_gt(kmm_check(), 0);
+	out = capture_end(&c);
+	ck_assert_contains(out, "[Poison overwritten]");
+	ck_assert_contains(out, "[End Poison overwritten]");
+	const char *bug = strstr(out, "Object corrupt");
+	ck_assert_ptr_nonnull(bug);
+	ck_assert_ptr_null(strstr(bug + 1, "Object corrupt"));
+	ck_assert_kmm_clean();
+}
+END_TEST
+
 static Suite *debug_suite(void)
 {
 	Suite *s = suite_create("slub_debug");
@@ -214,6 +325,8 @@ static Suite *debug_suite(void)
 	tcase_add_test(tc, test_U_sites);
 	tcase_add_test(tc, test_debug_off_everywhere_else);
 	tcase_add_test(tc, test_all_letters_workload);
+	tcase_add_loop_test(tc, test_Z_kmalloc_redzone, 0, 2);
+	tcase_add_test(tc, test_P_end_poison);
 	suite_add_tcase(s, tc);
 	return s;
 }
