@@ -14,7 +14,9 @@
  * Above KMALLOC_MAX_CACHE_SIZE (8 KiB), kmalloc_large() takes a compound
  * page of the order that fits, up to KMALLOC_MAX_SIZE (order 10, 4 MiB),
  * marked PG_large_kmalloc (the kernel's large_kmalloc page type, 6.17)
- * and counted as NR_KMALLOC_LARGE; larger requests fail (NULL).
+ * and counted, as Linux 6.18 counts it, in NR_SLAB_UNRECLAIMABLE (meminfo's
+ * Slab and SUnreclaim), and in NR_KMALLOC_LARGE (libkmm's KmallocLarge
+ * line).  Larger requests fail (NULL).
  *
  * MISUSE.  kfree(), ksize(), krealloc() and kfree_sensitive() of a pointer
  * no allocator handed out - outside the direct map (the stack, a static
@@ -142,6 +144,7 @@ static void *kmalloc_large(size_t size, gfp_t gfp)
 	if (!page)
 		return NULL;
 	page_set_flag(page, PG_large_kmalloc);
+	kmm_stat_add(NR_SLAB_UNRECLAIMABLE, 1L << order);
 	kmm_stat_add(NR_KMALLOC_LARGE, 1L << order);
 	return page_address(page);
 }
@@ -169,6 +172,7 @@ static noinline void kfree_large(struct page *page, const void *p, unsigned long
 	}
 	unsigned int order = page_head_order(page);
 	page_clear_flag(page, PG_large_kmalloc);
+	kmm_stat_add(NR_SLAB_UNRECLAIMABLE, -(1L << order));
 	kmm_stat_add(NR_KMALLOC_LARGE, -(1L << order));
 	__free_pages(page, order);
 }

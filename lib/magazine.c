@@ -643,11 +643,6 @@ unsigned long mag_count_objects_locked(struct kmem_cache *s)
 	return n;
 }
 
-unsigned int mag_rounds_of(unsigned int idx)
-{
-	return mag_rounds[idx];
-}
-
 void mag_depot_lock(struct kmem_cache *s)
 {
 	depot_lock(s);

@@ -53,10 +53,11 @@
  * object freed last (mag_push_checked), the slab layer its slab's first
  * free object: a naive double free.
  *
- * LOCKING: slab_mutex (list of caches, create/destroy, check, slabinfo),
- * then the magazine pairs and depot of a cache, then its node lock, then
- * the page allocator.  slabinfo and kmm_check snapshot under the locks and
- * print with none held.
+ * LOCKING: slab_mutex (list of caches, create/destroy, check, slabinfo,
+ * slab_shrink_all), then the magazine pairs and depot of a cache, then its
+ * node lock, then the page allocator.  slabinfo and kmm_check snapshot
+ * under the locks and print with none held; slabinfo a batch of rows at a
+ * time, so that any number of caches is shown.
  *
  * DIFFERENCES FROM LINUX: no cache merging, one node, no per-CPU slabs
  * (the magazine layer stands in for them), no RCU-delayed slab freeing.
@@ -761,21 +762,21 @@ KMM_EXPORT int kmem_cache_shrink(struct kmem_cache *s)
 	return 0;
 }
 
-/* Shrink every cache (tests, and a caller that wants memory back). */
+/*
+ * Shrink every cache (tests, and a caller that wants memory back), under
+ * slab_mutex, so that no cache is destroyed meanwhile: cache_shrink() takes
+ * only the locks below it and allocates nothing.  Newest first: magazines
+ * live in the magazine caches (made at boot), which go last.
+ */
 void slab_shrink_all(void)
 {
-	struct kmem_cache *list[256];
-	size_t n = 0;
 	struct list_head *pos;
-	kmm_ensure_booted();
+	if (!kmm_ensure_up())
+		return;
 	pthread_mutex_lock(&slab_mutex);
-	list_for_each(pos, &slab_caches)
-		if (n < ARRAY_SIZE(list))
-			list[n++] = list_entry(pos, struct kmem_cache, list);
+	for (pos = slab_caches.prev; pos != &slab_caches; pos = pos->prev)
+		cache_shrink(list_entry(pos, struct kmem_cache, list));
 	pthread_mutex_unlock(&slab_mutex);
-	/* Magazines live in the magazine caches: flush the others first. */
-	for (size_t i = n; i-- > 0;)
-		cache_shrink(list[i]);
 }
 
 KMM_EXPORT void kmem_cache_destroy(struct kmem_cache *s)
@@ -829,17 +830,19 @@ struct slabinfo_row {
 	char name[KMEM_CACHE_NAME_MAX];
 	unsigned long active_objs, num_objs, active_slabs, num_slabs;
 	unsigned int objsize, objperslab, pagesperslab;
-	unsigned int limit, batchcount, sharedfactor;
-	unsigned long sharedavail;
 };
 
+/*
+ * active_objs are the objects in callers' hands (those in magazines are
+ * free), active_slabs the slabs that are not empty.  The tunables and
+ * sharedavail are SLAB's (the kernel's other allocator, removed in 6.8):
+ * SLUB prints 0 for them, and so does libkmm.
+ */
 static void slabinfo_snapshot(struct kmem_cache *s, struct slabinfo_row *r)
 {
 	mag_lock_cpus(s);
 	mag_depot_lock(s);
 	unsigned long in_mags = mag_count_objects_locked(s);
-	unsigned long depot_full = s->depot.nr_full;
-	unsigned int mag_size = (s->flags & SLAB_NOMAG) ? 0 : mag_rounds_of(s->mag_idx);
 	pthread_mutex_lock(&s->node.lock);
 	memcpy(r->name, s->name, sizeof(r->name));
 	r->num_objs = s->node.total_objects;
@@ -852,39 +855,45 @@ static void slabinfo_snapshot(struct kmem_cache *s, struct slabinfo_row *r)
 	r->objsize = s->size;
 	r->objperslab = s->objects;
 	r->pagesperslab = 1u << s->order;
-	/* tunables: limit = magazine rounds, batchcount = rounds filled from
-	 * the slabs at once, sharedfactor = CPUs; sharedavail = objects in
-	 * the depot's full magazines. */
-	r->limit = mag_size;
-	r->batchcount = mag_size ? mag_size / 2 + 1 : 0;
-	r->sharedfactor = mag_size ? nr_cpu_ids : 0;
-	r->sharedavail = depot_full * mag_size;
 }
 
+/*
+ * Every cache, however many: rows are copied under slab_mutex a batch at a
+ * time and printed with no lock held; the next batch starts at the next
+ * position in the list, as seq_file restarts /proc/slabinfo (a cache made
+ * or destroyed between two batches may be missed or shown twice).
+ */
 KMM_EXPORT void kmm_show_slabinfo(FILE *f)
 {
-	struct slabinfo_row rows[128];
-	size_t n = 0;
-	struct list_head *pos;
+	struct slabinfo_row rows[32];
+	size_t start = 0, n;
 	kmm_ensure_booted();
-	pthread_mutex_lock(&slab_mutex);
-	list_for_each(pos, &slab_caches) {
-		if (n == ARRAY_SIZE(rows))
-			break;
-		slabinfo_snapshot(list_entry(pos, struct kmem_cache, list), &rows[n++]);
-	}
-	pthread_mutex_unlock(&slab_mutex);
 	fprintf(f, "slabinfo - version: 2.1\n");
 	fprintf(f, "# name            <active_objs> <num_objs> <objsize> <objperslab> "
 		   "<pagesperslab> : tunables <limit> <batchcount> <sharedfactor> : "
 		   "slabdata <active_slabs> <num_slabs> <sharedavail>\n");
-	for (size_t i = 0; i < n; i++) {
-		struct slabinfo_row *r = &rows[i];
-		fprintf(f, "%-17s %6lu %6lu %6u %4u %4u : tunables %4u %4u %4u : "
-			   "slabdata %6lu %6lu %6lu\n", r->name, r->active_objs, r->num_objs,
-			r->objsize, r->objperslab, r->pagesperslab, r->limit, r->batchcount,
-			r->sharedfactor, r->active_slabs, r->num_slabs, r->sharedavail);
-	}
+	do {
+		struct list_head *pos;
+		size_t i = 0;
+		n = 0;
+		pthread_mutex_lock(&slab_mutex);
+		list_for_each(pos, &slab_caches) {
+			if (i++ < start)
+				continue;
+			if (n == ARRAY_SIZE(rows))
+				break;
+			slabinfo_snapshot(list_entry(pos, struct kmem_cache, list), &rows[n++]);
+		}
+		pthread_mutex_unlock(&slab_mutex);
+		for (size_t k = 0; k < n; k++) {
+			struct slabinfo_row *r = &rows[k];
+			fprintf(f, "%-17s %6lu %6lu %6u %4u %4u : tunables %4u %4u %4u : "
+				   "slabdata %6lu %6lu %6u\n", r->name, r->active_objs,
+				r->num_objs, r->objsize, r->objperslab, r->pagesperslab, 0u, 0u,
+				0u, r->active_slabs, r->num_slabs, 0u);
+		}
+		start += n;
+	} while (n == ARRAY_SIZE(rows));
 }
 
 /* ------------------------------------------------------------------ */

@@ -289,7 +289,6 @@ int mag_check_locked(struct kmem_cache *s);
 void mag_lock_all_caches(void);           /* slab_mutex held */
 void mag_depot_lock(struct kmem_cache *s);
 void mag_depot_unlock(struct kmem_cache *s);
-unsigned int mag_rounds_of(unsigned int idx);
 bool slab_object_allocated_locked(struct kmem_cache *s, const void *obj,
 				  const char **why);
 void slab_shrink_all(void);

@@ -4,6 +4,7 @@
  */
 #include "config.h"
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "testutil.h"
 #include "capture.h"
@@ -447,6 +448,42 @@ START_TEST(test_double_free_report_text)
 }
 END_TEST
 
+/* kmalloc_large() is in meminfo's Slab and SUnreclaim, as 6.18 counts it
+ * (NR_SLAB_UNRECLAIMABLE_B), and in libkmm's KmallocLarge. */
+static unsigned long meminfo_kb(const char *name)
+{
+	char buf[8192], key[64];
+	FILE *f = fmemopen(buf, sizeof(buf), "w");
+	kmm_show_meminfo(f);
+	fclose(f);
+	snprintf(key, sizeof(key), "\n%s:", name);
+	char *line = strstr(buf, key);
+	ck_assert_msg(line != NULL, "no %s in meminfo", name);
+	return strtoul(line + strlen(key), NULL, 10);
+}
+
+START_TEST(test_large_counts_as_slab)
+{
+	kmm_test_boot("mem=64M");
+	unsigned long slab = meminfo_kb("Slab"), unrecl = meminfo_kb("SUnreclaim");
+	unsigned long recl = meminfo_kb("SReclaimable");
+	unsigned long stat = AO_load(&machine.stat[NR_SLAB_UNRECLAIMABLE]);
+	char *p = kmalloc(100000, GFP_KERNEL);        /* order 5: 128 KiB */
+	ck_assert_uint_eq(meminfo_kb("Slab") - slab, 128);
+	ck_assert_uint_eq(meminfo_kb("SUnreclaim") - unrecl, 128);
+	ck_assert_uint_eq(meminfo_kb("SReclaimable"), recl);
+	ck_assert_uint_eq(meminfo_kb("KmallocLarge"), 128);
+	ck_assert_uint_eq(AO_load(&machine.stat[NR_SLAB_UNRECLAIMABLE]) - stat, 32);
+	p = krealloc(p, 300000, GFP_KERNEL);          /* order 7: 512 KiB */
+	ck_assert_uint_eq(meminfo_kb("SUnreclaim") - unrecl, 512);
+	kfree(p);
+	ck_assert_uint_eq(meminfo_kb("Slab"), slab);
+	ck_assert_uint_eq(meminfo_kb("SUnreclaim"), unrecl);
+	ck_assert_uint_eq(AO_load(&machine.stat[NR_SLAB_UNRECLAIMABLE]), stat);
+	ck_assert_kmm_clean();
+}
+END_TEST
+
 static Suite *kmalloc_suite(void)
 {
 	Suite *s = suite_create("kmalloc");
@@ -468,6 +505,7 @@ static Suite *kmalloc_suite(void)
 	tcase_add_loop_test(tc, test_free_of_direct_map_non_objects, 0, ARRAY_SIZE(misuse_conf));
 	tcase_add_loop_test(tc, test_naive_double_free, 0, ARRAY_SIZE(misuse_conf));
 	tcase_add_test(tc, test_double_free_report_text);
+	tcase_add_test(tc, test_large_counts_as_slab);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -235,7 +235,11 @@ START_TEST(test_slabinfo_format)
 	ck_assert_uint_eq(active, 40);
 	ck_assert_uint_eq(objsize, 504);
 	ck_assert_uint_eq(num, ns * per);
-	ck_assert_uint_gt(limit, 0);
+	/* SLUB's tunables and sharedavail: 0. */
+	ck_assert_uint_eq(limit, 0);
+	ck_assert_uint_eq(batch, 0);
+	ck_assert_uint_eq(shared, 0);
+	ck_assert_uint_eq(avail, 0);
 	ck_assert_ptr_nonnull(strstr(buf, "\nkmalloc-96 "));
 	ck_assert_ptr_nonnull(strstr(buf, "\ndma-kmalloc-8k "));
 	for (int i = 0; i < 40; i++)
@@ -479,6 +483,7 @@ static bool slabinfo_row(const char *buf, const char *name, unsigned long *activ
 				"%lu : slabdata %lu %lu %lu", active, &num, &objsize, &per,
 				&pages, &limit, &batch, &shared, &as, slabs, &avail), 11);
 	ck_assert_uint_le(*active, num);
+	ck_assert_uint_eq(limit + batch + shared + avail, 0);
 	return true;
 }
 
@@ -609,6 +614,45 @@ START_TEST(test_cache_naive_double_free)
 }
 END_TEST
 
+/* slabinfo shows every cache, however many; slab_shrink_all() shrinks
+ * every one. */
+START_TEST(test_many_caches)
+{
+	enum { N = 300 };
+	static struct kmem_cache *caches[N];
+	static char buf[131072];
+	kmm_test_boot("mem=128M");
+	for (int i = 0; i < N; i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "many-%03d", i);
+		caches[i] = kmem_cache_create(name, 16 + (unsigned int)i, 0, 0, NULL);
+		ck_assert_ptr_nonnull(caches[i]);
+		kmem_cache_free(caches[i], kmem_cache_alloc(caches[i], GFP_KERNEL));
+		ck_assert_uint_eq(caches[i]->node.nr_slabs, 1);
+	}
+	slabinfo_text(buf, sizeof(buf));
+	for (int i = 0; i < N; i++) {
+		char name[32];
+		unsigned long active, slabs;
+		snprintf(name, sizeof(name), "many-%03d", i);
+		ck_assert_msg(slabinfo_row(buf, name, &active, &slabs), "%s missing", name);
+		ck_assert_uint_eq(active, 0);
+		ck_assert_uint_eq(slabs, 1);
+	}
+	ck_assert_ptr_nonnull(strstr(buf, "\nkmalloc-8 "));    /* and the others */
+	ck_assert_ptr_nonnull(strstr(buf, "\nkmem_cache "));
+	slab_shrink_all();
+	for (int i = 0; i < N; i++)
+		ck_assert_uint_eq(caches[i]->node.nr_slabs, 0);
+	ck_assert_kmm_clean();
+	for (int i = 0; i < N; i++)
+		kmem_cache_destroy(caches[i]);
+	slabinfo_text(buf, sizeof(buf));
+	ck_assert_ptr_null(strstr(buf, "\nmany-"));
+	ck_assert_kmm_clean();
+}
+END_TEST
+
 static Suite *slab_suite(void)
 {
 	Suite *s = suite_create("slab");
@@ -629,6 +673,7 @@ static Suite *slab_suite(void)
 	tcase_add_loop_test(tc, test_cache_free_of_foreign_pointers, 0,
 			    ARRAY_SIZE(cache_misuse_conf));
 	tcase_add_loop_test(tc, test_cache_naive_double_free, 0, ARRAY_SIZE(cache_misuse_conf));
+	tcase_add_test(tc, test_many_caches);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("magazines");
 	tcase_set_timeout(tc, 60);
