@@ -16,7 +16,15 @@
  * marked PG_large_kmalloc (the kernel's large_kmalloc page type, 6.17)
  * and counted, as Linux 6.18 counts it, in NR_SLAB_UNRECLAIMABLE (meminfo's
  * Slab and SUnreclaim), and in NR_KMALLOC_LARGE (libkmm's KmallocLarge
- * line).  Larger requests fail (NULL).
+ * line).  A larger request fails (NULL) with a warning, once, unless
+ * __GFP_NOWARN (the page allocator's WARN_ON_ONCE_GFP(order > MAX_PAGE_ORDER)).
+ *
+ * GFP FLAGS.  kmalloc serves ZONE_NORMAL and, with __GFP_DMA, ZONE_DMA.
+ * __GFP_HIGHMEM (GFP_HIGHUSER) and __GFP_DMA32 are the kernel's
+ * GFP_SLAB_BUG_MASK: "Unexpected gfp: %#x (%pGg). Fixing up to gfp: %#x
+ * (%pGg). Fix your code!" with a stack dump, then the allocation goes on
+ * without them (kmalloc_fix_flags(); the kernel says it when it makes a
+ * new slab, libkmm on every such kmalloc, rate limited; slab.c).
  *
  * MISUSE.  kfree(), ksize(), krealloc() and kfree_sensitive() of a pointer
  * no allocator handed out - outside the direct map (the stack, a static
@@ -135,11 +143,17 @@ int kmalloc_init(void)
 /* ------------------------------------------------------------------ */
 /* Flags, large allocations, misuse                                    */
 
-static void *kmalloc_large(size_t size, gfp_t gfp)
+static void *kmalloc_large(size_t size, gfp_t gfp, unsigned long caller)
 {
+	static AO_t warned;
 	unsigned int order = get_order_large(size);
-	if (order > MAX_PAGE_ORDER)
+	if (order > MAX_PAGE_ORDER) {
+		if (!(gfp & __GFP_NOWARN) && !AO_fetch_and_add1(&warned))
+			slab_warn(caller, "kmalloc(%zu): above KMALLOC_MAX_SIZE (%lu bytes): "
+				  "order %u > MAX_PAGE_ORDER (%d)\n", size, KMALLOC_MAX_SIZE,
+				  order, MAX_PAGE_ORDER);
 		return NULL;
+	}
 	struct page *page = alloc_pages((gfp & ~__GFP_HIGHMEM) | __GFP_COMP, order);
 	if (!page)
 		return NULL;
@@ -230,8 +244,10 @@ static noinline void *kmalloc_slow(size_t size, gfp_t gfp, unsigned long caller)
 		return NULL;            /* boot could not get memory */
 	if (size == 0)
 		return ZERO_SIZE_PTR;
+	if (unlikely(gfp & GFP_SLAB_BUG_MASK))
+		gfp = kmalloc_fix_flags(gfp, caller);
 	if (size > KMALLOC_MAX_CACHE_SIZE)
-		return kmalloc_large(size, gfp);
+		return kmalloc_large(size, gfp, caller);
 	struct kmem_cache *s = kmalloc_caches[(gfp & __GFP_DMA) ? KMALLOC_DMA :
 					      KMALLOC_NORMAL][kmalloc_index(size)];
 	if (!s)
@@ -263,7 +279,8 @@ static noinline void *kmalloc_slow(size_t size, gfp_t gfp, unsigned long caller)
 
 KMM_EXPORT void *kmalloc(size_t size, gfp_t gfp)
 {
-	if (unlikely(size - 1 >= kmalloc_limit() || (gfp & (__GFP_DMA | __GFP_ZERO))))
+	if (unlikely(size - 1 >= kmalloc_limit() ||
+		     (gfp & (__GFP_DMA | __GFP_ZERO | GFP_SLAB_BUG_MASK))))
 		return kmalloc_slow(size, gfp, _RET_IP_);
 	kmalloc_limit_acquired();
 	return mag_alloc(kmalloc_table[(size - 1) >> 3], gfp);

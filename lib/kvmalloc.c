@@ -7,9 +7,10 @@
  * __GFP_NORETRY unless the caller asked for __GFP_RETRY_MAYFAIL, never
  * __GFP_NOFAIL), since vmalloc is a good answer for it.  A request of a
  * page or less that kmalloc cannot meet fails: vmalloc would not do better.
- * kvfree() tells the two apart with is_vmalloc_addr(); kvrealloc() of a
- * pointer neither allocator handed out reports it (as krealloc does) and
- * returns NULL.
+ * A request above INT_MAX fails, with a warning the first time unless
+ * __GFP_NOWARN (the kernel's WARN_ON_ONCE).  kvfree() tells the two apart
+ * with is_vmalloc_addr(); kvrealloc() of a pointer neither allocator
+ * handed out reports it (as krealloc does) and returns NULL.
  */
 #include "config.h"
 #include <string.h>
@@ -32,8 +33,9 @@ KMM_EXPORT void *kvmalloc(size_t size, gfp_t gfp)
 	if (p || size <= PAGE_SIZE)
 		return p;
 	if (size > (size_t)__INT_MAX__) {
-		if (!(gfp & __GFP_NOWARN))
-			kmm_printk("WARNING: kvmalloc(%zu): more than INT_MAX bytes\n", size);
+		static AO_t warned;
+		if (!(gfp & __GFP_NOWARN) && !AO_fetch_and_add1(&warned))
+			slab_warn(_RET_IP_, "kvmalloc(%zu): more than INT_MAX bytes\n", size);
 		return NULL;
 	}
 	return __vmalloc(size, gfp);

@@ -53,6 +53,10 @@
  * object freed last (mag_push_checked), the slab layer its slab's first
  * free object: a naive double free.
  *
+ * CREATING.  As slab_common.c with CONFIG_DEBUG_VM: a name that exists and
+ * a name with a space are warned about (and the cache made); the alignment
+ * is raised to 8 and, here, to a power of two (3 gives 8).
+ *
  * LOCKING: slab_mutex (list of caches, create/destroy, check, slabinfo,
  * slab_shrink_all), then the magazine pairs and depot of a cache, then its
  * node lock, then the page allocator.  slabinfo and kmm_check snapshot
@@ -131,6 +135,14 @@ static unsigned int calculate_order(unsigned int size)
 	return get_order_size(size);
 }
 
+/*
+ * As slab_common.c's calculate_alignment(): the cache line for
+ * SLAB_HWCACHE_ALIGN (halved while the object fits twice), at least
+ * ARCH_SLAB_MINALIGN (8), a multiple of the word.  The kernel then uses a
+ * multiple of the word that is not a power of two as it is (ALIGN() with
+ * it is wrong); here it is rounded up to a power of two, so that 3 gives
+ * 8 in both, 24 gives 32 here.
+ */
 static unsigned int calculate_alignment(slab_flags_t flags, unsigned int align,
 					unsigned int size)
 {
@@ -143,6 +155,8 @@ static unsigned int calculate_alignment(slab_flags_t flags, unsigned int align,
 	}
 	if (align < sizeof(void *))
 		align = sizeof(void *);
+	if (align & (align - 1))
+		align = 1u << fls_uint(align);
 	return align;
 }
 
@@ -246,11 +260,31 @@ static void slab_account(struct kmem_cache *s, long frames)
 		     NR_SLAB_UNRECLAIMABLE, frames);
 }
 
-/* A new slab, objects constructed and linked; no lock held. */
+/* As slab_common.c's kmalloc_fix_flags(). */
+noinline gfp_t kmalloc_fix_flags(gfp_t gfp, unsigned long caller)
+{
+	static struct ratelimit_state rs = RATELIMIT_STATE_INIT(5, 10);
+	gfp_t invalid = gfp & GFP_SLAB_BUG_MASK;
+	gfp &= ~GFP_SLAB_BUG_MASK;
+	if (kmm_ratelimit(&rs)) {
+		char was[64], now[256];
+		kmm_format_gfp(was, sizeof(was), invalid);
+		kmm_format_gfp(now, sizeof(now), gfp);
+		kmm_printk("Unexpected gfp: %#x (%s). Fixing up to gfp: %#x (%s). "
+			   "Fix your code!\n", invalid, was, gfp, now);
+		slab_dump_stack(caller);
+	}
+	return gfp;
+}
+
+/* A new slab, objects constructed and linked; no lock held.  As the
+ * kernel's new_slab(), the caller's zone modifiers that no slab can have
+ * are warned about and dropped (the cache's own, DMA, are its allocflags). */
 static struct page *slab_new(struct kmem_cache *s, gfp_t gfp)
 {
-	gfp_t pg = (gfp & ~(__GFP_ZERO | __GFP_HIGHMEM | __GFP_DMA | __GFP_DMA32 |
-			    __GFP_MOVABLE | __GFP_RECLAIMABLE)) |
+	if (unlikely(gfp & GFP_SLAB_BUG_MASK))
+		gfp = kmalloc_fix_flags(gfp, 0);
+	gfp_t pg = (gfp & ~(__GFP_ZERO | __GFP_DMA | __GFP_MOVABLE | __GFP_RECLAIMABLE)) |
 		   s->allocflags | __GFP_COMP;
 	struct page *page = alloc_pages(pg, s->order);
 	if (!page)
@@ -571,32 +605,71 @@ bool slab_object_allocated_locked(struct kmem_cache *s, const void *obj,
 /* ------------------------------------------------------------------ */
 /* The public API                                                      */
 
-static bool cache_name_ok(const char *name)
+/*
+ * The checks of slab_common.c's kmem_cache_sanity_check() as a kernel with
+ * CONFIG_DEBUG_VM makes them: no name, or a size above KMALLOC_MAX_SIZE,
+ * fails ("integrity check failed"); a name another cache has already
+ * ("Duplicate names will confuse slabtop, et al") and a name with a space
+ * ("It confuses parsers") are warned about, and the cache is made all the
+ * same.  (Without CONFIG_DEBUG_VM the kernel says nothing, and may merge
+ * the new cache into a compatible one; libkmm does not merge.)
+ * slab_mutex held.
+ */
+static int cache_sanity_check_locked(const char *name, unsigned int size,
+				     unsigned long caller)
 {
-	return name && name[0];
+	char cut[KMEM_CACHE_NAME_MAX];
+	struct list_head *pos;
+	if (!name || size > KMALLOC_MAX_SIZE) {
+		kmm_printk("kmem_cache_create(%s) integrity check failed\n",
+			   name ? name : "(null)");
+		return -EINVAL;
+	}
+	snprintf(cut, sizeof(cut), "%s", name);     /* as cache_init_common() keeps it */
+	list_for_each(pos, &slab_caches) {
+		if (strcmp(list_entry(pos, struct kmem_cache, list)->name, cut) == 0) {
+			slab_warn(caller, "kmem_cache of name '%s' already exists\n", name);
+			break;
+		}
+	}
+	if (strchr(name, ' '))
+		slab_warn(caller, "kmem_cache_create(%s): a space in the name confuses "
+			  "parsers of /proc/slabinfo\n", name);
+	return 0;
 }
 
-struct kmem_cache *kmem_cache_create_flags(const char *name, unsigned int size,
-		unsigned int align, slab_flags_t flags, void (*ctor)(void *))
+static struct kmem_cache *cache_create(const char *name, unsigned int size,
+				       unsigned int align, slab_flags_t flags,
+				       void (*ctor)(void *), unsigned long caller)
 {
 	struct kmem_cache *s = NULL;
+	int err = -EINVAL;
 	if (!kmm_ensure_up())
 		return NULL;            /* boot could not get memory */
-	if (!cache_name_ok(name) || size == 0 || size > KMALLOC_MAX_SIZE ||
-	    (align & (align - 1)) || align > PAGE_SIZE || !kmem_cache)
+	pthread_mutex_lock(&slab_mutex);
+	err = cache_sanity_check_locked(name, size, caller);
+	pthread_mutex_unlock(&slab_mutex);
+	if (err)
+		goto fail;
+	err = -EINVAL;
+	if (size == 0 || align > PAGE_SIZE || !kmem_cache)
 		goto fail;
 	flags = slub_debug_flags(name, flags);
 	flags = slab_harden_flags(name, flags, ctor);
 	if (flags & SLAB_DEBUG_FLAGS)
 		flags |= SLAB_NOMAG;
 	/* The kmalloc caches are made at boot: never failed (fail_page_alloc). */
+	err = -ENOMEM;
 	s = slab_alloc(kmem_cache, (flags & SLAB_KMALLOC) ? GFP_KERNEL | __GFP_NOFAIL :
 		       GFP_KERNEL | __GFP_NOWARN, 0);
 	if (!s)
 		goto fail;
 	memset(s, 0, sizeof(*s));
 	cache_init_common(s, name, size, align, flags, ctor);
-	if (calculate_sizes(s) || slab_harden_cache_init(s)) {
+	err = calculate_sizes(s);
+	if (!err)
+		err = slab_harden_cache_init(s);
+	if (err) {
 		slab_harden_cache_release(s);
 		slab_free(kmem_cache, s, 0);
 		s = NULL;
@@ -613,21 +686,29 @@ struct kmem_cache *kmem_cache_create_flags(const char *name, unsigned int size,
 	pthread_mutex_unlock(&slab_mutex);
 	return s;
 fail:
+	/* As __kmem_cache_create_args(). */
 	if (flags & SLAB_PANIC) {
-		kmm_printk("kmem_cache_create: Failed to create slab '%s'\n",
-			   name ? name : "(null)");
+		kmm_printk("__kmem_cache_create_args: Failed to create slab '%s'. Error %d\n",
+			   name ? name : "(null)", err);
 		abort();
 	}
-	kmm_printk("kmem_cache_create(%s) failed: size %u align %u\n",
-		   name ? name : "(null)", size, align);
+	kmm_printk("__kmem_cache_create_args(%s) failed with error %d\n",
+		   name ? name : "(null)", err);
+	slab_dump_stack(caller);
 	return NULL;
+}
+
+struct kmem_cache *kmem_cache_create_flags(const char *name, unsigned int size,
+		unsigned int align, slab_flags_t flags, void (*ctor)(void *))
+{
+	return cache_create(name, size, align, flags, ctor, _RET_IP_);
 }
 
 KMM_EXPORT struct kmem_cache *kmem_cache_create(const char *name, unsigned int size,
 		unsigned int align, slab_flags_t flags, void (*ctor)(void *))
 {
-	return kmem_cache_create_flags(name, size, align,
-				       flags & ~(SLAB_NOMAG | SLAB_BOOT | SLAB_KMALLOC), ctor);
+	return cache_create(name, size, align,
+			    flags & ~(SLAB_NOMAG | SLAB_BOOT | SLAB_KMALLOC), ctor, _RET_IP_);
 }
 
 /* __GFP_ZERO, out of line so that kmem_cache_alloc() stays a leaf. */

@@ -162,7 +162,13 @@ extern struct list_head slab_caches;
 extern struct mag_cpu *mag_cpu_none;    /* all MAG_LOCKED, never owned */
 extern struct kmem_cache *mag_caches[MAG_NR_SIZES];
 
+/* The zone modifiers slabs cannot serve, as the kernel's GFP_SLAB_BUG_MASK. */
+#define GFP_SLAB_BUG_MASK (__GFP_DMA32 | __GFP_HIGHMEM)
+
 /* slab.c */
+/* kmalloc_fix_flags(): "Unexpected gfp: ... Fix your code!" and a stack
+ * dump (rate limited), and gfp without GFP_SLAB_BUG_MASK. */
+gfp_t kmalloc_fix_flags(gfp_t gfp, unsigned long caller);
 /*
  * The direct map as the free fast paths see it: frames [0, slab_dm_pfns)
  * at slab_dm_base, lowmem only, 0 frames before boot.  A pointer outside

@@ -484,6 +484,78 @@ START_TEST(test_large_counts_as_slab)
 }
 END_TEST
 
+/* GFP_SLAB_BUG_MASK: warned about, then ignored, as 6.18's kmalloc_fix_flags(). */
+START_TEST(test_unexpected_gfp)
+{
+	kmm_test_boot("mem=64M");
+	struct capture c;
+	capture_begin(&c);
+	char *p = kmalloc(64, GFP_HIGHUSER);
+	const char *out = capture_end(&c);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_contains(out, "Unexpected gfp: 0x2 (__GFP_HIGHMEM). Fixing up to gfp: 0x100cc0 "
+			   "(GFP_USER). Fix your code!");
+	ck_assert_contains(out, "Call Trace:");
+	ck_assert(PageSlab(virt_to_page(p)));
+	memset(p, 1, 64);
+	kfree(p);
+	capture_begin(&c);
+	p = kmalloc(100, GFP_KERNEL | __GFP_DMA32);
+	out = capture_end(&c);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_contains(out, "Unexpected gfp: 0x4 (GFP_DMA32). Fixing up to gfp: 0xcc0 "
+			   "(GFP_KERNEL). Fix your code!");
+	kfree(p);
+	capture_begin(&c);
+	p = kzalloc(20000, GFP_HIGHUSER_MOVABLE);      /* large: the same */
+	out = capture_end(&c);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_int_eq(p[19999], 0);
+	ck_assert_int_ne(page_zonenum(virt_to_page(p)), ZONE_HIGHMEM);
+	ck_assert_contains(out, "Unexpected gfp: 0x2 (__GFP_HIGHMEM)");
+	kfree(p);
+	capture_begin(&c);
+	p = kmalloc(64, GFP_KERNEL);                   /* good flags: quiet */
+	out = capture_end(&c);
+	ck_assert_str_eq(out, "");
+	kfree(p);
+	/* A cache's new slab, as the kernel's new_slab(). */
+	struct kmem_cache *s = kmem_cache_create("gfp-test", 64, 0, 0, NULL);
+	capture_begin(&c);
+	p = kmem_cache_alloc(s, GFP_KERNEL | __GFP_DMA32);
+	out = capture_end(&c);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_contains(out, "Unexpected gfp: 0x4 (GFP_DMA32). Fixing up to gfp: 0xcc0 "
+			   "(GFP_KERNEL). Fix your code!");
+	kmem_cache_free(s, p);
+	kmem_cache_destroy(s);
+	ck_assert_kmm_clean();
+}
+END_TEST
+
+/* Above KMALLOC_MAX_SIZE: NULL, and a warning the first time only. */
+START_TEST(test_too_large_warns_once)
+{
+	kmm_test_boot("mem=64M");
+	struct capture c;
+	capture_begin(&c);
+	ck_assert_ptr_null(kmalloc(KMALLOC_MAX_SIZE + 1, GFP_KERNEL | __GFP_NOWARN));
+	const char *out = capture_end(&c);
+	ck_assert_str_eq(out, "");                     /* __GFP_NOWARN */
+	capture_begin(&c);
+	ck_assert_ptr_null(kmalloc(KMALLOC_MAX_SIZE + 1, GFP_KERNEL));
+	out = capture_end(&c);
+	ck_assert_contains(out, "kmalloc(4194305): above KMALLOC_MAX_SIZE (4194304 bytes)");
+	ck_assert_contains(out, "WARNING: CPU: ");
+	capture_begin(&c);
+	ck_assert_ptr_null(kmalloc(SIZE_MAX / 2, GFP_KERNEL));
+	ck_assert_ptr_null(kcalloc(1 << 20, 1 << 10, GFP_KERNEL));
+	out = capture_end(&c);
+	ck_assert_str_eq(out, "");                     /* once */
+	ck_assert_kmm_clean();
+}
+END_TEST
+
 static Suite *kmalloc_suite(void)
 {
 	Suite *s = suite_create("kmalloc");
@@ -506,6 +578,8 @@ static Suite *kmalloc_suite(void)
 	tcase_add_loop_test(tc, test_naive_double_free, 0, ARRAY_SIZE(misuse_conf));
 	tcase_add_test(tc, test_double_free_report_text);
 	tcase_add_test(tc, test_large_counts_as_slab);
+	tcase_add_test(tc, test_unexpected_gfp);
+	tcase_add_test(tc, test_too_large_warns_once);
 	suite_add_tcase(s, tc);
 	return s;
 }

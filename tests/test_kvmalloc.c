@@ -90,7 +90,7 @@ START_TEST(test_kvrealloc_keeps_contents)
 END_TEST
 
 /* kvfree() and kvrealloc() of what neither allocator handed out: reported
- * once, NULL, no crash. */
+ * once, NULL, no crash; above INT_MAX: NULL and one warning. */
 START_TEST(test_misuse)
 {
 	static char not_ours[64];
@@ -109,6 +109,13 @@ START_TEST(test_misuse)
 	ck_assert_ptr_nonnull(strstr(second + 1, "kvrealloc of a pointer"));
 	ck_assert_ptr_null(strstr(out, "kfree of"));     /* nothing freed */
 	ck_assert_ptr_null(strstr(out, "ksize of"));
+	capture_begin(&c);
+	ck_assert_ptr_null(kvmalloc((size_t)__INT_MAX__ + 1, GFP_KERNEL));
+	ck_assert_ptr_null(kvmalloc((size_t)__INT_MAX__ + 2, GFP_KERNEL));
+	out = capture_end(&c);
+	const char *w = strstr(out, "more than INT_MAX bytes");
+	ck_assert_ptr_nonnull(w);
+	ck_assert_ptr_null(strstr(w + 1, "more than INT_MAX bytes"));   /* once */
 	ck_assert_kmm_clean();
 }
 END_TEST

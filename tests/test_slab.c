@@ -653,6 +653,76 @@ START_TEST(test_many_caches)
 }
 END_TEST
 
+/* kmem_cache_create() as 6.18 with CONFIG_DEBUG_VM: a duplicate name and a
+ * space warn and make the cache; an odd alignment is rounded up. */
+START_TEST(test_create_name_and_align)
+{
+	static char buf[65536];
+	kmm_test_boot("mem=64M");
+	struct capture c;
+	struct kmem_cache *d1 = kmem_cache_create("dup", 64, 0, 0, NULL);
+	capture_begin(&c);
+	struct kmem_cache *d2 = kmem_cache_create("dup", 64, 0, 0, NULL);
+	const char *out = capture_end(&c);
+	ck_assert_ptr_nonnull(d1);
+	ck_assert_ptr_nonnull(d2);
+	ck_assert_ptr_ne(d1, d2);
+	ck_assert_contains(out, "kmem_cache of name 'dup' already exists\n");
+	ck_assert_contains(out, "WARNING: CPU: ");
+	capture_begin(&c);
+	struct kmem_cache *k = kmem_cache_create("kmalloc-64", 64, 0, 0, NULL);
+	out = capture_end(&c);
+	ck_assert_contains(out, "kmem_cache of name 'kmalloc-64' already exists");
+	capture_begin(&c);
+	struct kmem_cache *sp = kmem_cache_create("has space", 40, 0, 0, NULL);
+	out = capture_end(&c);
+	ck_assert_ptr_nonnull(sp);
+	ck_assert_contains(out, "kmem_cache_create(has space): a space in the name");
+	ck_assert_contains(out, "WARNING: CPU: ");
+	/* Alignment: as calculate_alignment(), a power of two >= 8. */
+	static const unsigned int aligns[][2] = { { 3, 8 }, { 1, 8 }, { 12, 16 }, { 24, 32 },
+						  { 100, 128 }, { 8, 8 }, { 64, 64 } };
+	for (size_t i = 0; i < ARRAY_SIZE(aligns); i++) {
+		capture_begin(&c);
+		struct kmem_cache *s = kmem_cache_create("odd-align", 20, aligns[i][0], 0, NULL);
+		out = capture_end(&c);
+		ck_assert_ptr_nonnull(s);
+		ck_assert_str_eq(out, "");
+		ck_assert_uint_eq(s->align, aligns[i][1]);
+		void *p[50];
+		for (int j = 0; j < 50; j++) {
+			p[j] = kmem_cache_alloc(s, GFP_KERNEL);
+			ck_assert_uint_eq((uintptr_t)p[j] % aligns[i][1], 0);
+			memset(p[j], 0x33, 20);
+		}
+		for (int j = 0; j < 50; j++)
+			kmem_cache_free(s, p[j]);
+		kmem_cache_destroy(s);
+	}
+	/* What fails, fails as __kmem_cache_create_args() says. */
+	capture_begin(&c);
+	ck_assert_ptr_null(kmem_cache_create(NULL, 64, 0, 0, NULL));
+	ck_assert_ptr_null(kmem_cache_create("too-big", KMALLOC_MAX_SIZE + 1, 0, 0, NULL));
+	ck_assert_ptr_null(kmem_cache_create("empty", 0, 0, 0, NULL));
+	out = capture_end(&c);
+	ck_assert_contains(out, "kmem_cache_create((null)) integrity check failed");
+	ck_assert_contains(out, "kmem_cache_create(too-big) integrity check failed");
+	ck_assert_contains(out, "__kmem_cache_create_args(empty) failed with error -22");
+	slabinfo_text(buf, sizeof(buf));
+	const char *first = strstr(buf, "\ndup ");
+	ck_assert_ptr_nonnull(first);
+	ck_assert_ptr_nonnull(strstr(first + 1, "\ndup "));     /* both shown */
+	void *x = kmem_cache_alloc(d2, GFP_KERNEL), *y = kmem_cache_alloc(d1, GFP_KERNEL);
+	kmem_cache_free(d2, x);
+	kmem_cache_free(d1, y);
+	kmem_cache_destroy(d1);
+	kmem_cache_destroy(d2);
+	kmem_cache_destroy(k);
+	kmem_cache_destroy(sp);
+	ck_assert_kmm_clean();
+}
+END_TEST
+
 static Suite *slab_suite(void)
 {
 	Suite *s = suite_create("slab");
@@ -674,6 +744,7 @@ static Suite *slab_suite(void)
 			    ARRAY_SIZE(cache_misuse_conf));
 	tcase_add_loop_test(tc, test_cache_naive_double_free, 0, ARRAY_SIZE(cache_misuse_conf));
 	tcase_add_test(tc, test_many_caches);
+	tcase_add_test(tc, test_create_name_and_align);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("magazines");
 	tcase_set_timeout(tc, 60);
