@@ -138,6 +138,9 @@
 #include "vmap.h"
 
 #define LAZY_MAX_BYTES (32UL << 20)     /* times fls(nr_cpus); see 4. */
+#define LAZY_DECAY_MS 1000               /* a lazy range unused this long goes */
+#define LAZY_DECAY_NS (LAZY_DECAY_MS * 1000000L)
+#define MOVE_MIN_BYTES (1UL << 20)      /* vrealloc moves pages from this size */
 #define MEMFD_FRAME_ORDER 3            /* frames taken 8 at a time in memfd mode */
 #define BITS_PER_LONG (8 * sizeof(long))
 
@@ -154,6 +157,8 @@ static struct {
 	unsigned long pool_nr;         /* descriptors in the pool */
 	unsigned long pool_pages;      /* frames carved into descriptors */
 	unsigned long nr_purges;       /* purges done */
+	long last_decay_ns;            /* when vfree last looked for old ranges */
+	unsigned long nr_moves;        /* vrealloc moves by mremap not yet healed */
 	unsigned long lazy_frames;     /* frames still mapped in lazy ranges */
 	unsigned long warm_hits;       /* vmalloc()s served from a lazy range */
 	unsigned long *guard_bits;     /* anon: a bit per page made PROT_NONE */
@@ -217,6 +222,38 @@ static inline unsigned long pte_pfn_of(unsigned long addr)
 	AO_t *pte = pgtable_pte(addr);
 	AO_t e = pte ? AO_load_acquire(pte) : 0;
 	return e ? (unsigned long)e - 1 : ~0UL;
+}
+
+/* anon: map [addr, addr + len) anew, read-write, as the reservation is. */
+static bool map_fresh(unsigned long addr, unsigned long len)
+{
+	void *p = mmap((void *)addr, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		return false;
+	if (!machine.conf.thp)
+		madvise(p, len, MADV_NOHUGEPAGE);   /* as the rest, so it merges */
+	return true;
+}
+
+/*
+ * anon: move the pages of [from, from + len) to `to` (both page aligned,
+ * in the vmalloc area, the destination fresh) instead of copying them: a
+ * growing vrealloc of a large block neither copies nor faults in what it
+ * had, and its old range holds no memory afterwards.  False: not done
+ * (the host refused, say at its mapping limit), copy instead.
+ */
+static bool host_move_pages(unsigned long from, unsigned long to, unsigned long len)
+{
+	if (mremap((void *)from, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, (void *)to) == MAP_FAILED)
+		return false;
+	if (!map_fresh(from, len) &&
+	    mremap((void *)to, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, (void *)from) == MAP_FAILED) {
+		kmm_printk("vmalloc: cannot map %#lx-%#lx again after moving its pages (%s)\n",
+			   from, from + len, strerror(errno));
+		abort();        /* a hole in the vmalloc area: nothing safe is left */
+	}
+	return true;
 }
 
 /* Drop [addr, addr + len) from the host: it reads as zeroes (anon) or
@@ -377,6 +414,7 @@ static struct vmap_area *reserve_locked(struct vmap_area **root, unsigned long s
 			struct vmap_area *r = pool_get_locked();
 			r->va_start = end;
 			r->va_end = f->va_end;
+			r->freed_ns = f->freed_ns;
 			f->va_end = start;
 			*root = vt_insert(*root, r);
 		} else if (start > f->va_start) {
@@ -406,10 +444,13 @@ static void release_unused_locked(struct vmap_area *va)
 static bool queue_lazy_locked(struct vmap_area *va)
 {
 	struct vmap_area *spare = NULL;
+	unsigned long start = va->va_start;
 	vmst.lazy_nr += va_size(va) >> PAGE_SHIFT;
 	va->flags = 0;
 	vmst.purge_root = vt_insert_merge(vmst.purge_root, va, &spare);
 	pool_put_list_locked(spare);
+	/* The range it merged into is as young as its newest part. */
+	vt_find_containing(vmst.purge_root, start)->freed_ns = kmm_now_ns();
 	return vmst.lazy_nr > vmst.lazy_max;
 }
 
@@ -468,13 +509,46 @@ static unsigned long lazy_adopt_locked(unsigned long start, unsigned long nr)
 	return kept;
 }
 
-static void purge_unmap_all(struct vmap_area *n)
+/*
+ * heal (anon, after vrealloc moved pages with mremap): map the ranges
+ * afresh instead of dropping their pages: a range that pages were moved
+ * into is a host mapping of its own, and a fresh one merges back with its
+ * neighbours.  Its guard pages become writable: their bits are cleared
+ * under the lock (purge_merge_locked).
+ */
+static void purge_unmap_all(struct vmap_area *n, bool heal)
 {
 	if (!n)
 		return;
-	purge_unmap_all(n->left);
-	host_unmap(n->va_start, va_size(n));
-	purge_unmap_all(n->right);
+	purge_unmap_all(n->left, heal);
+	if (heal && map_fresh(n->va_start, va_size(n)))
+		n->flags = 0;
+	else
+		host_unmap(n->va_start, va_size(n));   /* its guards stay */
+	purge_unmap_all(n->right, heal);
+}
+
+/* Forget the guard bits of [addr, addr + len), mapped afresh. */
+static void guard_forget_locked(unsigned long addr, unsigned long len)
+{
+	if (!vmst.guard_bits)
+		return;
+	unsigned long p = (addr - kmm_vmalloc_start) >> PAGE_SHIFT;
+	unsigned long end = p + (len >> PAGE_SHIFT);
+	while (p < end) {
+		unsigned long *w = &vmst.guard_bits[p / BITS_PER_LONG];
+		if (!*w || (p % BITS_PER_LONG == 0 && p + BITS_PER_LONG <= end)) {
+			vmst.nr_guards -= (unsigned long)__builtin_popcountl(*w);
+			*w = 0;
+			p = (p / BITS_PER_LONG + 1) * BITS_PER_LONG;
+			continue;
+		}
+		if (guard_test(p)) {
+			*w &= ~(1UL << (p % BITS_PER_LONG));
+			vmst.nr_guards--;
+		}
+		p++;
+	}
 }
 
 static void purge_free_frames_locked(struct vmap_area *n)
@@ -487,13 +561,16 @@ static void purge_free_frames_locked(struct vmap_area *n)
 }
 
 /* Post order: a node's links are read before it is reinserted. */
-static void purge_merge_locked(struct vmap_area *n)
+static void purge_merge_locked(struct vmap_area *n, bool healed)
 {
 	if (!n)
 		return;
 	struct vmap_area *l = n->left, *r = n->right;
-	purge_merge_locked(l);
-	purge_merge_locked(r);
+	purge_merge_locked(l, healed);
+	purge_merge_locked(r, healed);
+	if (healed && !n->flags)
+		guard_forget_locked(n->va_start, va_size(n));
+	n->flags = 0;
 	release_unused_locked(n);
 }
 
@@ -504,7 +581,30 @@ static void purge_merge_locked(struct vmap_area *n)
  * running (that one will do the work); with wait = true it waits, then
  * purges what has been queued since.  Returns the frames freed.
  */
+struct old_ranges {
+	long cutoff;
+	int n;
+	struct vmap_area *va[64];
+};
+
+static bool collect_old(struct vmap_area *va, void *arg)
+{
+	struct old_ranges *o = arg;
+	if (va->freed_ns < o->cutoff)
+		o->va[o->n++] = va;
+	return o->n < (int)ARRAY_SIZE(o->va);
+}
+
+static unsigned long purge_vmap_area_lazy_aged(bool wait, unsigned long keep, long cutoff);
+
 static unsigned long purge_vmap_area_lazy(bool wait, unsigned long keep)
+{
+	return purge_vmap_area_lazy_aged(wait, keep, 0);
+}
+
+/* As purge_vmap_area_lazy(), and first every range freed into before
+ * cutoff_ns (0: none). */
+static unsigned long purge_vmap_area_lazy_aged(bool wait, unsigned long keep, long cutoff)
 {
 	if (wait)
 		pthread_mutex_lock(&vmst.purge_lock);
@@ -518,6 +618,14 @@ static unsigned long purge_vmap_area_lazy(bool wait, unsigned long keep)
 		vmst.lazy_nr = 0;
 	} else {
 		root = NULL;
+		struct old_ranges old = { cutoff, 0, { NULL } };
+		if (cutoff)
+			vt_walk(vmst.purge_root, collect_old, &old);
+		for (int i = 0; i < old.n; i++) {
+			vmst.purge_root = vt_remove(vmst.purge_root, old.va[i]);
+			vmst.lazy_nr -= va_size(old.va[i]) >> PAGE_SHIFT;
+			root = vt_insert(root, old.va[i]);
+		}
 		while (vmst.lazy_nr > keep && vmst.purge_root) {
 			struct vmap_area *top = vt_prev(vmst.purge_root, ~0UL);
 			vmst.purge_root = vt_remove(vmst.purge_root, top);
@@ -526,15 +634,19 @@ static unsigned long purge_vmap_area_lazy(bool wait, unsigned long keep)
 		}
 	}
 	unsigned long before = vmst.lazy_frames;
+	/* Mapped afresh below: every moved range that was lazy heals. */
+	bool heal = AO_load((AO_t *)&vmst.nr_moves) != 0;
+	if (heal && !keep)
+		AO_store((AO_t *)&vmst.nr_moves, 0);
 	purge_free_frames_locked(root);
 	unsigned long freed = before - vmst.lazy_frames;
 	vmst.purging_root = root;
 	pthread_mutex_unlock(&vmst.lock);
 	if (root) {
-		purge_unmap_all(root);
+		purge_unmap_all(root, heal);
 		pthread_mutex_lock(&vmst.lock);
 		vmst.purging_root = NULL;
-		purge_merge_locked(root);
+		purge_merge_locked(root, heal);
 		vmst.nr_purges++;
 		pthread_mutex_unlock(&vmst.lock);
 	}
@@ -730,8 +842,19 @@ static void warn_vmalloc(gfp_t gfp, const char *what, unsigned long size)
 }
 
 /* __vmalloc_node_range(): the one allocation path. */
+static void *vmalloc_area_warm(unsigned long size, unsigned long align, gfp_t gfp,
+			       unsigned long vm_flags, const void *caller, bool *warm_out);
+
 static void *vmalloc_area(unsigned long size, unsigned long align, gfp_t gfp,
 			  unsigned long vm_flags, const void *caller)
+{
+	bool warm;
+	return vmalloc_area_warm(size, align, gfp, vm_flags, caller, &warm);
+}
+
+/* *warm_out: the area was a warm lazy range (its bytes are old). */
+static void *vmalloc_area_warm(unsigned long size, unsigned long align, gfp_t gfp,
+			       unsigned long vm_flags, const void *caller, bool *warm_out)
 {
 	static AO_t warned_zero;
 	if (!kmm_ensure_up())
@@ -752,6 +875,7 @@ static void *vmalloc_area(unsigned long size, unsigned long align, gfp_t gfp,
 	struct vmap_area *va = get_area(size, align,
 					(unsigned int)(VM_ALLOC | (vm_flags & VM_NO_GUARD)), caller,
 					&warm);
+	*warm_out = warm;
 	if (!va) {
 		warn_vmalloc(gfp, "vm_struct allocation failed", real);
 		return NULL;
@@ -784,7 +908,8 @@ static void free_area(const void *addr, const char *who)
 {
 	unsigned long a = (unsigned long)addr;
 	struct vmap_area *va = NULL;
-	bool purge = false;
+	bool purge = false, decay = false;
+	long now = kmm_now_ns();
 	if (is_vmalloc_addr(addr)) {
 		pthread_mutex_lock(&vmst.lock);
 		va = vt_find(vmst.busy_root, a);
@@ -800,6 +925,9 @@ static void free_area(const void *addr, const char *who)
 				unmap_pages_locked(va, 0, va->nr_pages);
 			}
 			purge = queue_lazy_locked(va);
+			decay = now - vmst.last_decay_ns >= LAZY_DECAY_NS / 4;
+			if (decay)
+				vmst.last_decay_ns = now;
 		} else {
 			va = NULL;
 		}
@@ -811,7 +939,9 @@ static void free_area(const void *addr, const char *who)
 		return;
 	}
 	if (purge)
-		purge_vmap_area_lazy(false, vmst.lazy_max / 2);
+		purge_vmap_area_lazy_aged(false, vmst.lazy_max / 2, now - LAZY_DECAY_NS);
+	else if (decay)
+		purge_vmap_area_lazy_aged(false, ~0UL, now - LAZY_DECAY_NS);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1087,11 +1217,21 @@ KMM_EXPORT void *vrealloc(const void *p, size_t size, gfp_t gfp)
 	return (void *)p;
 
 move:;
-	void *n = vmalloc_area(size, PAGE_SIZE, gfp, va_flags & VM_NO_GUARD, caller);
+	bool warm_dst;
+	void *n = vmalloc_area_warm(size, PAGE_SIZE, gfp, va_flags & VM_NO_GUARD, caller,
+				    &warm_dst);
 	if (!n)
 		return NULL;
 	unsigned long old_bytes = old_nr << PAGE_SHIFT;
-	memcpy(n, p, old_bytes < size ? old_bytes : size);
+	/* A large block going to a fresh range takes its pages along; into
+	 * a warm one (resident already) it is copied. */
+	if (old_bytes >= MOVE_MIN_BYTES && !warm_dst && !vmst.memfd &&
+	    !(gfp & __GFP_ZERO) && AO_load((AO_t *)&vmst.nr_moves) < vmst.max_guards / 2 &&
+	    host_move_pages(a, (unsigned long)n, old_bytes)) {
+		AO_fetch_and_add1((AO_t *)&vmst.nr_moves);
+	} else {
+		memcpy(n, p, old_bytes < size ? old_bytes : size);
+	}
 	vfree(p);
 	return n;
 }

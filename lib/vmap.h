@@ -36,6 +36,7 @@ struct vmap_area {
 	unsigned long nr_pages;        /* pages mapped from va_start */
 	unsigned long requested_size;  /* bytes asked for (vrealloc copies) */
 	const void *caller;            /* __builtin_return_address of the API */
+	long freed_ns;                 /* lazy ranges: when last freed into */
 };
 
 static inline unsigned long va_size(const struct vmap_area *va)
