@@ -365,8 +365,7 @@ void *slab_alloc_hooked(struct kmem_cache *s, gfp_t gfp, unsigned long caller)
 {
 	unsigned int hooks = s->hooks;
 	void *obj;
-	if ((hooks & SLAB_HOOK_FAILSLAB) && !(gfp & __GFP_NOFAIL) &&
-	    should_fail(&machine.slab.failslab, s->object_size))
+	if ((hooks & SLAB_HOOK_FAILSLAB) && should_failslab(gfp, s->object_size))
 		return NULL;
 	if (hooks & SLAB_HOOK_VALGRIND) {
 		obj = hooked_alloc_valgrind(s, gfp, caller);

@@ -211,7 +211,7 @@ END_TEST
 
 START_TEST(test_failslab_times_and_nofail)
 {
-	kmm_test_boot("mem=64M failslab=1,100,0,3");
+	kmm_test_boot("mem=64M failslab=1,100,0,3 failslab.ignore_gfp_wait=0");
 	int failed = 0;
 	for (int i = 0; i < 10; i++) {
 		void *p = kmalloc(100, GFP_KERNEL);
@@ -226,7 +226,7 @@ END_TEST
 
 START_TEST(test_failslab_nofail_and_large)
 {
-	kmm_test_boot("mem=64M failslab.probability=100");
+	kmm_test_boot("mem=64M failslab.probability=100 failslab.ignore_gfp_wait=0");
 	ck_assert_ptr_null(kmalloc(100, GFP_KERNEL));
 	struct kmem_cache *s = kmem_cache_create("fs", 48, 0, 0, NULL);
 	ck_assert_ptr_null(kmem_cache_alloc(s, GFP_KERNEL));
@@ -243,7 +243,8 @@ END_TEST
 
 START_TEST(test_failslab_cache_list)
 {
-	kmm_test_boot("mem=64M failslab.probability=100 failslab.caches=kmalloc-64,fs");
+	kmm_test_boot("mem=64M failslab.probability=100 failslab.ignore_gfp_wait=0 "
+		      "failslab.caches=kmalloc-64,fs");
 	ck_assert_ptr_null(kmalloc(64, GFP_KERNEL));
 	ck_assert_ptr_null(kmalloc(40, GFP_KERNEL));      /* kmalloc-64 too */
 	void *p = kmalloc(100, GFP_KERNEL);               /* kmalloc-128: not listed */
