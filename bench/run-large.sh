@@ -1,6 +1,6 @@
 #!/bin/bash
 # run-large.sh - large blocks, side by side: bench_large's churn (64 KiB+1
-# .. 3 MiB blocks: malloc, free, realloc, every byte checked) and zero
+# .. 3 MiB blocks: malloc, free, realloc, a checked word per page) and zero
 # (calloc of 5..25 MiB, checked to be zero, one store per 4 KiB, free)
 # under glibc, jemalloc, tcmalloc, mimalloc and libkmm.
 #
@@ -13,8 +13,9 @@
 #   --rounds R   rounds (default 3), interleaved: each round runs every
 #                allocator once per mode, churn then zero
 #   --churn-n, --zero-n   bench_large's -n (defaults 200000 and 2000, its
-#                own: from the quick runs, some 1-2 minutes a churn run and
-#                up to 1 a zero run here, about half an hour in all)
+#                own: a churn run takes 3-20 s here, a zero run 1.5-50 s
+#                (jemalloc faults in every block); --zero-n 500 makes a
+#                round about a minute)
 #   --seed S     bench_large's -s (default: its fixed seed); every run of a
 #                mode does the same work, whatever the allocator
 #   --allocators 'A...'   only these of glibc jemalloc tcmalloc mimalloc kmm
