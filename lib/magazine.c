@@ -192,20 +192,31 @@ int mag_cache_init(struct kmem_cache *s)
 /* ------------------------------------------------------------------ */
 /* Owning a CPU's pair                                                 */
 
-static inline void mag_relax(int *spins)
+/* Wait for a pair's owner: spin, then yield; a pair still owned after
+ * 10 s is owned by this thread in a frame a signal handler interrupted,
+ * and kmm_spin_wait_check() reports it and aborts. */
+struct mag_wait {
+	int spins;
+	long since;
+};
+
+static inline void mag_relax(struct mag_wait *w)
 {
-	if (++*spins < 64) {
+	if (++w->spins < 64) {
 #if defined(__x86_64__) || defined(__i386__)
 		__asm__ __volatile__("pause");
 #endif
-	} else
-		sched_yield();
+		return;
+	}
+	sched_yield();
+	if (w->spins % 1024 == 0)
+		kmm_spin_wait_check(&w->since, "a CPU's magazine pair");
 }
 
 /* Own the pair of the CPU the thread runs on; *mp = its loaded magazine. */
 static struct mag_cpu *mag_own_local(struct kmem_cache *s, struct magazine **mp)
 {
-	int spins = 0;
+	struct mag_wait wait = { 0, 0 };
 	for (;;) {
 #ifdef KMM_RSEQ_ASM
 		/* cpu_id < 0: slab_rseq=2 and not the thread that booted. */
@@ -248,7 +259,7 @@ static struct mag_cpu *mag_own_local(struct kmem_cache *s, struct magazine **mp)
 #ifdef KMM_RSEQ_ASM
 busy:
 #endif
-		mag_relax(&spins);
+		mag_relax(&wait);
 	}
 }
 
@@ -261,7 +272,7 @@ static void mag_own_cpus_nofence(struct kmem_cache *s)
 {
 	for (unsigned int cpu = 0; cpu < nr_cpu_ids; cpu++) {
 		struct mag_cpu *pc = &s->cpu[cpu];
-		int spins = 0;
+		struct mag_wait wait = { 0, 0 };
 		for (;;) {
 			struct magazine *m = (struct magazine *)AO_load(
 				(volatile AO_t *)&pc->loaded);
@@ -271,7 +282,7 @@ static void mag_own_cpus_nofence(struct kmem_cache *s)
 				pc->held = m;
 				break;
 			}
-			mag_relax(&spins);
+			mag_relax(&wait);
 		}
 	}
 }
