@@ -68,6 +68,7 @@
 #include "config.h"
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
 #include "page_alloc.h"
 
 #define ALLOC_WMARK_MIN     WMARK_MIN
@@ -744,6 +745,18 @@ KMM_EXPORT void *alloc_pages_exact(size_t size, gfp_t gfp)
 		if (size && !(gfp & __GFP_NOWARN))
 			warn_alloc(gfp, MAX_PAGE_ORDER + 1);
 		return NULL;
+	}
+	/* As 6.18: WARN_ON_ONCE on __GFP_COMP or __GFP_HIGHMEM, which an
+	 * exact allocation cannot honour; they are dropped. */
+	static AO_t warned_exact;
+	if (unlikely(gfp & (__GFP_COMP | __GFP_HIGHMEM)) && !AO_fetch_and_add1(&warned_exact)) {
+		char mode[160];
+		kmm_format_gfp(mode, sizeof(mode), gfp);
+		kmm_printk("------------[ cut here ]------------\n"
+			   "WARNING: CPU: %u PID: %d at alloc_pages_exact: gfp %#x(%s) has "
+			   "__GFP_COMP or __GFP_HIGHMEM; ignored\n"
+			   "---[ end trace 0000000000000000 ]---\n", raw_smp_processor_id(),
+			   (int)getpid(), gfp, mode);
 	}
 	while ((PAGE_SIZE << order) < size)
 		order++;

@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "testutil.h"
+#include "capture.h"
 #include "../lib/internal.h"
 #include "../lib/page_alloc.h"
 
@@ -979,12 +980,36 @@ START_TEST(test_stack_drain_while_running)
 }
 END_TEST
 
+/* 6.18: alloc_pages_exact() with __GFP_COMP (or __GFP_HIGHMEM) warns once
+ * and drops the flag; the memory is exact pages all the same. */
+START_TEST(test_alloc_pages_exact_comp_warns_once)
+{
+	kmm_test_boot("mem=64M");
+	struct capture c;
+	capture_begin(&c);
+	char *a = alloc_pages_exact(3 * PAGE_SIZE, GFP_KERNEL | __GFP_COMP);
+	char *b = alloc_pages_exact(3 * PAGE_SIZE, GFP_KERNEL | __GFP_COMP);
+	const char *text = capture_end(&c);
+	ck_assert_ptr_nonnull(a);
+	ck_assert_ptr_nonnull(b);
+	ck_assert_contains(text, "WARNING: CPU: ");
+	ck_assert_contains(text, "alloc_pages_exact");
+	ck_assert_ptr_null(strstr(strstr(text, "alloc_pages_exact") + 1, "alloc_pages_exact"));
+	ck_assert(!PageCompound(virt_to_page(a)));
+	memset(a, 1, 3 * PAGE_SIZE);
+	free_pages_exact(a, 3 * PAGE_SIZE);
+	free_pages_exact(b, 3 * PAGE_SIZE);
+	ck_assert_kmm_clean();
+}
+END_TEST
+
 static Suite *page_alloc_suite(void)
 {
 	Suite *s = suite_create("page_alloc");
 	TCase *tc = tcase_create("buddy");
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_orders_aligned_and_writable);
+	tcase_add_test(tc, test_alloc_pages_exact_comp_warns_once);
 	tcase_add_test(tc, test_direct_map_aligned_to_1g);
 	tcase_add_test(tc, test_split_and_merge);
 	tcase_add_test(tc, test_random_mix_against_model);
