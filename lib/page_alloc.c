@@ -378,7 +378,13 @@ static struct page *get_page_from_freelist(gfp_t gfp, unsigned int order,
 		if (!zone->spanned_pages)
 			continue;
 		while (!zone_watermark_ok(zone, order, highest, alloc_flags)) {
-			/* Below the mark: bring more of this zone online first. */
+			/* Below the mark: first take back what an upper layer
+			 * holds for reuse (vmalloc's warm lazy ranges: their frames,
+			 * and their resident memory on the host), then bring more
+			 * of this zone online, rather than grow with it held. */
+			if (machine.pa.reclaim && memory_zone_has_offline(zone) &&
+			    machine.pa.reclaim())
+				continue;
 			if (!memory_zone_has_offline(zone) || !memory_online_section(zone))
 				goto next_zone;
 		}
