@@ -1,6 +1,7 @@
 #!/bin/sh
 # Installs everything libkmm needs to build, test and benchmark on Debian 12.
 # Idempotent: packages already present are left alone by apt-get.
+# (liburcu-dev: the kernel's test harnesses, scripts/kernel-tests.sh.)
 #
 # Usage: scripts/install-deps.sh [--bench]
 #   --bench  also the packages only the benchmark matrix needs (the other
@@ -11,7 +12,8 @@ set -eu
 PACKAGES="build-essential autoconf automake libtool pkg-config check
 libatomic-ops-dev libjemalloc-dev libjemalloc2 valgrind linux-perf clang
 libclang-rt-14-dev
-mandoc python3 libpython3.11-testsuite sqlite3 git gcc g++ make coreutils time"
+mandoc python3 libpython3.11-testsuite sqlite3 git gcc g++ make coreutils time
+liburcu-dev"
 
 # bench/run-bench.sh: tcmalloc and mimalloc to compare with, redis-server
 # and redis-benchmark (redis-tools) as a real workload, gnuplot for charts.
