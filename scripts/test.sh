@@ -3,10 +3,13 @@
 # dependencies, builds with -Werror, runs `make check` (and, once the shim
 # is built, the benchmark matrix in its quick mode), `make distcheck`,
 # then `make check` again in an ASan+UBSan build and in a ThreadSanitizer
-# build, and both fuzzers briefly.  Check's own summary lines are printed
-# for every suite, then one "N passed, N failed" line that counts every
-# Check test and every script test of every build, and names the steps
-# that failed.
+# build, and both fuzzers briefly.  After the first build's check, the
+# kernel's own test suites run on libkmm in their quick set
+# (scripts/kernel-tests.sh --quick; skipped with a message when Debian's
+# kernel source cannot be fetched or built).  Check's own summary lines are
+# printed for every suite, then one "N passed, N failed" line that counts
+# every Check test, every script test of every build and every kernel test
+# run, and names the steps that failed.
 #
 # Usage: scripts/test.sh [--quick]   (--quick: the first build's check only)
 set -euo pipefail
@@ -68,6 +71,27 @@ run_check() {
 
 status=0
 run_check "default build" build/ci --enable-werror || status=1
+# The kernel's xarray, radix-tree (multiorder) and VMA test suites on the
+# default build's libkmm, plain and under slub_debug=FZPU: each run counts
+# as one test.  A fetch or build problem (no network, apt failure) skips
+# them with a message and does not fail the run.
+if [ "$status" -eq 0 ]; then
+	echo "=== kernel tests (quick): scripts/kernel-tests.sh --quick build/ci"
+	krc=0
+	scripts/kernel-tests.sh --quick build/ci >build/ci/kernel-tests.out 2>&1 || krc=$?
+	grep -E '^(PASS|FAIL|SKIP):' build/ci/kernel-tests.out || true
+	grep '^PASS:' build/ci/kernel-tests.out | sed 's/.*/100%: Checks: 1, Failures: 0, Errors: 0/' >>"$summary" || true
+	grep '^FAIL:' build/ci/kernel-tests.out | sed 's/.*/0%: Checks: 1, Failures: 1, Errors: 0/' >>"$summary" || true
+	if [ "$krc" -eq 77 ]; then
+		echo "=== kernel tests: skipped (not a failure)"
+	elif [ "$krc" -ne 0 ]; then
+		grep -q '^FAIL:' build/ci/kernel-tests.out ||
+			echo "0%: Checks: 1, Failures: 1, Errors: 0" >>"$summary"
+		tail -20 build/ci/kernel-tests.out
+		failed_steps="$failed_steps, kernel tests"
+		status=1
+	fi
+fi
 # The benchmark matrix once, with small sizes, under every allocator: a
 # smoke test of the shim under real programs.  It fails on a crash or a
 # wrong result only, never on slowness.
