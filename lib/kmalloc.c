@@ -286,6 +286,17 @@ KMM_EXPORT void *kmalloc(size_t size, gfp_t gfp)
 	return mag_alloc(kmalloc_table[(size - 1) >> 3], gfp);
 }
 
+/* One node (NUMA_NO_NODE or any other: node 0), as without CONFIG_NUMA. */
+KMM_EXPORT void *kmalloc_node(size_t size, gfp_t gfp, int node)
+{
+	(void)node;
+	if (unlikely(size - 1 >= kmalloc_limit() ||
+		     (gfp & (__GFP_DMA | __GFP_ZERO | GFP_SLAB_BUG_MASK))))
+		return kmalloc_slow(size, gfp, _RET_IP_);
+	kmalloc_limit_acquired();
+	return mag_alloc(kmalloc_table[(size - 1) >> 3], gfp);
+}
+
 KMM_EXPORT void kfree(const void *p)
 {
 	unsigned long pfn = slab_dm_pfn(p);

@@ -41,6 +41,13 @@ KMM_EXPORT void *kvmalloc(size_t size, gfp_t gfp)
 	return __vmalloc(size, gfp);
 }
 
+/* One node (NUMA_NO_NODE or any other: node 0), as without CONFIG_NUMA. */
+KMM_EXPORT void *kvmalloc_node(size_t size, gfp_t gfp, int node)
+{
+	(void)node;
+	return kvmalloc(size, gfp);
+}
+
 KMM_EXPORT void *kvzalloc(size_t size, gfp_t gfp)
 {
 	return kvmalloc(size, gfp | __GFP_ZERO);

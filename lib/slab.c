@@ -733,6 +733,24 @@ KMM_EXPORT void *kmem_cache_alloc(struct kmem_cache *s, gfp_t gfp)
 	return mag_alloc(s, gfp);
 }
 
+/* One node (NUMA_NO_NODE or any other: node 0), as without CONFIG_NUMA. */
+KMM_EXPORT void *kmem_cache_alloc_node(struct kmem_cache *s, gfp_t gfp, int node)
+{
+	(void)node;
+	if (unlikely(gfp & __GFP_ZERO))
+		return kmem_cache_alloc_zero(s, gfp, _RET_IP_);
+	return mag_alloc(s, gfp);
+}
+
+/* No memcg to charge: the list_lru is not used. */
+KMM_EXPORT void *kmem_cache_alloc_lru(struct kmem_cache *s, struct list_lru *lru, gfp_t gfp)
+{
+	(void)lru;
+	if (unlikely(gfp & __GFP_ZERO))
+		return kmem_cache_alloc_zero(s, gfp, _RET_IP_);
+	return mag_alloc(s, gfp);
+}
+
 KMM_EXPORT void *kmem_cache_zalloc(struct kmem_cache *s, gfp_t gfp)
 {
 	return kmem_cache_alloc_zero(s, gfp | __GFP_ZERO,

@@ -190,6 +190,28 @@ START_TEST(test_large)
 }
 END_TEST
 
+/* kmalloc_node(): the one node; the size classes and large blocks of
+ * kmalloc(), __GFP_ZERO included. */
+START_TEST(test_kmalloc_node)
+{
+	kmm_test_boot("mem=64M");
+	for (size_t size = 1; size <= 2 * KMALLOC_MAX_CACHE_SIZE; size = size * 3 + 1) {
+		unsigned char *p = kmalloc_node(size, GFP_KERNEL, NUMA_NO_NODE);
+		ck_assert_ptr_nonnull(p);
+		ck_assert_uint_ge(ksize(p), size);
+		memset(p, 0xff, size);
+		kfree(p);
+		p = kmalloc_node(size, GFP_KERNEL | __GFP_ZERO, 0);
+		ck_assert_ptr_nonnull(p);
+		for (size_t b = 0; b < size; b++)
+			ck_assert_int_eq(p[b], 0);
+		kfree(p);
+	}
+	ck_assert_ptr_eq(kmalloc_node(0, GFP_KERNEL, 0), ZERO_SIZE_PTR);
+	ck_assert_kmm_clean();
+}
+END_TEST
+
 START_TEST(test_zeroing)
 {
 	kmm_test_boot("mem=64M");
@@ -568,6 +590,7 @@ static Suite *kmalloc_suite(void)
 	tcase_add_test(tc, test_krealloc);
 	tcase_add_test(tc, test_large);
 	tcase_add_test(tc, test_zeroing);
+	tcase_add_test(tc, test_kmalloc_node);
 	tcase_add_test(tc, test_strings_and_sensitive);
 	tcase_add_test(tc, test_meminfo_slab_lines);
 	tcase_add_test(tc, test_no_page_lost);

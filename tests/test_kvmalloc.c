@@ -37,6 +37,24 @@ END_TEST
 
 /* With memory fragmented so that no block of order 1 or more is free
  * (tests/fragment.h), a large kvmalloc still succeeds, through vmalloc. */
+/* kvmalloc_node(): the one node; kvmalloc()'s choice of kmalloc or vmalloc. */
+START_TEST(test_kvmalloc_node)
+{
+	kmm_test_boot("mem=256M");
+	void *p = kvmalloc_node(100, GFP_KERNEL, NUMA_NO_NODE);
+	ck_assert_ptr_nonnull(p);
+	ck_assert(!is_vmalloc_addr(p));
+	kvfree(p);
+	p = kvmalloc_node(KMALLOC_MAX_SIZE + 1, GFP_KERNEL | __GFP_ZERO, 0);
+	ck_assert_ptr_nonnull(p);
+	ck_assert(is_vmalloc_addr(p));
+	for (size_t b = 0; b < KMALLOC_MAX_SIZE + 1; b += 4096)
+		ck_assert_int_eq(((char *)p)[b], 0);
+	kvfree(p);
+	ck_assert_kmm_clean();
+}
+END_TEST
+
 START_TEST(test_fragmented_falls_back_to_vmalloc)
 {
 	kmm_test_boot("mem=128M");
@@ -127,6 +145,7 @@ int main(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_small_is_kmalloc_large_is_what_fits);
 	tcase_add_test(tc, test_fragmented_falls_back_to_vmalloc);
+	tcase_add_test(tc, test_kvmalloc_node);
 	tcase_add_test(tc, test_kvzalloc_kvcalloc);
 	tcase_add_test(tc, test_kvrealloc_keeps_contents);
 	tcase_add_test(tc, test_misuse);

@@ -112,6 +112,34 @@ START_TEST(test_ctor_once_per_object)
 }
 END_TEST
 
+/* The kernel's _node and _lru forms: the one node, no memcg; the same
+ * objects, zeroing and accounting as kmem_cache_alloc(). */
+START_TEST(test_alloc_node_and_lru)
+{
+	kmm_test_boot("mem=64M");
+	struct kmem_cache *s = kmem_cache_create("test-node", 200, 0, 0, NULL);
+	void *p[48];
+	for (int i = 0; i < 48; i++) {
+		switch (i % 4) {
+		case 0: p[i] = kmem_cache_alloc_node(s, GFP_KERNEL, NUMA_NO_NODE); break;
+		case 1: p[i] = kmem_cache_alloc_node(s, GFP_KERNEL | __GFP_ZERO, 0); break;
+		case 2: p[i] = kmem_cache_alloc_lru(s, NULL, GFP_KERNEL); break;
+		default: p[i] = kmem_cache_alloc_lru(s, NULL, GFP_KERNEL | __GFP_ZERO); break;
+		}
+		ck_assert_ptr_nonnull(p[i]);
+		ck_assert(PageSlab(virt_to_head_page(p[i])));
+		if (i % 2)
+			for (int b = 0; b < 200; b++)
+				ck_assert_int_eq(((char *)p[i])[b], 0);
+		memset(p[i], 0xee, 200);
+	}
+	for (int i = 0; i < 48; i++)
+		kmem_cache_free(s, p[i]);
+	kmem_cache_destroy(s);
+	ck_assert_kmm_clean();
+}
+END_TEST
+
 START_TEST(test_zalloc_zeroes)
 {
 	kmm_test_boot("mem=64M");
@@ -731,6 +759,7 @@ static Suite *slab_suite(void)
 	tcase_add_test(tc, test_hwcache_align);
 	tcase_add_test(tc, test_ctor_once_per_object);
 	tcase_add_test(tc, test_zalloc_zeroes);
+	tcase_add_test(tc, test_alloc_node_and_lru);
 	tcase_add_test(tc, test_bulk);
 	tcase_add_test(tc, test_shrink_destroy_return_every_page);
 	tcase_add_test(tc, test_destroy_with_live_objects);

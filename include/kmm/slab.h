@@ -48,12 +48,24 @@ typedef unsigned int slab_flags_t;
 #define ARCH_KMALLOC_MINALIGN    8
 
 struct kmem_cache;
+struct list_lru;
+
+/* "Any node": libkmm has one node, node 0 (NODE_DATA(0)); the *_node()
+ * calls take any node and allocate from it, as a kernel built without
+ * CONFIG_NUMA does. */
+#ifndef NUMA_NO_NODE
+#define NUMA_NO_NODE (-1)
+#endif
 
 struct kmem_cache *kmem_cache_create(const char *name, unsigned int size,
 		unsigned int align, slab_flags_t flags, void (*ctor)(void *));
 void kmem_cache_destroy(struct kmem_cache *s);
 void *kmem_cache_alloc(struct kmem_cache *s, gfp_t gfp);
 void *kmem_cache_zalloc(struct kmem_cache *s, gfp_t gfp);
+void *kmem_cache_alloc_node(struct kmem_cache *s, gfp_t gfp, int node);
+/* The kernel charges the object to a list_lru's memcg; libkmm has no
+ * memcg, so lru is not used: kmem_cache_alloc(s, gfp). */
+void *kmem_cache_alloc_lru(struct kmem_cache *s, struct list_lru *lru, gfp_t gfp);
 void kmem_cache_free(struct kmem_cache *s, void *obj);
 int kmem_cache_alloc_bulk(struct kmem_cache *s, gfp_t gfp, size_t n, void **p);
 void kmem_cache_free_bulk(struct kmem_cache *s, size_t n, void **p);
@@ -62,6 +74,7 @@ unsigned int kmem_cache_size(struct kmem_cache *s);
 const char *kmem_cache_name(struct kmem_cache *s);
 
 void *kmalloc(size_t size, gfp_t gfp);
+void *kmalloc_node(size_t size, gfp_t gfp, int node);
 void *kzalloc(size_t size, gfp_t gfp);
 void *kcalloc(size_t n, size_t size, gfp_t gfp);
 void *kmalloc_array(size_t n, size_t size, gfp_t gfp);
@@ -75,6 +88,7 @@ char *kstrndup(const char *s, size_t max, gfp_t gfp);
 void *kmemdup(const void *src, size_t len, gfp_t gfp);
 
 void *kvmalloc(size_t size, gfp_t gfp);
+void *kvmalloc_node(size_t size, gfp_t gfp, int node);
 void *kvzalloc(size_t size, gfp_t gfp);
 void *kvcalloc(size_t n, size_t size, gfp_t gfp);
 void *kvrealloc(const void *p, size_t size, gfp_t gfp);
