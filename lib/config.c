@@ -56,6 +56,7 @@ static const struct setting settings[] = {
 	{ "thp", SET_BOOL, FIELD(thp), 0, 0, 0, false, "0 or 1" },
 	{ "page_reporting.reserve", SET_SIZE, FIELD(release_reserve), 0, 0,
 	  KMM_MEM_MAX, false, "a size such as 16M" },
+	{ "page_reporting.worker", SET_BOOL, FIELD(reporting_worker), 0, 0, 0, false, "0 or 1" },
 	{ "page_reporting.delay", SET_UINT, FIELD(release_delay_ms), 0, 0,
 	  3600000, false, "milliseconds, 0 to 3600000" },
 	{ "slub_debug", SET_STRING, FIELD(slub_debug),

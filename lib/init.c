@@ -74,13 +74,18 @@ static const struct layer layers[] = {
  * interrupted this very thread inside the allocator, holding a lock that
  * the prepare handler would wait for forever.  As glibc does, a process
  * that has only ever had one thread takes no lock: no other thread can be
- * in the middle of a change, and the child gets the state as it is.
+ * in the middle of a change, and the child gets the state as it is.  So
+ * does one whose only other thread is libkmm's page-reporting worker, once
+ * the worker is held off (kmm_reporting_quiesce).
  */
-static bool fork_skipped_locks;
+static bool fork_skipped_locks, fork_quiesced_worker;
 
 static void fork_prepare(void)
 {
+	fork_quiesced_worker = false;
 	fork_skipped_locks = __libc_single_threaded;
+	if (!fork_skipped_locks && kmm_reporting_quiesce())
+		fork_skipped_locks = fork_quiesced_worker = true;  /* ours is the other */
 	if (fork_skipped_locks)
 		return;
 	for (int rank = 0; rank <= MAX_LOCK_RANK; rank++)
@@ -95,12 +100,16 @@ static void fork_child(void)
 {
 	fork_release();
 	kmm_publish_fork_child();
+	kmm_reporting_fork_child();
 }
 
 static void fork_release(void)
 {
-	if (fork_skipped_locks)
+	if (fork_skipped_locks) {
+		if (fork_quiesced_worker)
+			kmm_reporting_resume();
 		return;
+	}
 	for (int rank = MAX_LOCK_RANK; rank >= 0; rank--)
 		for (size_t i = ARRAY_SIZE(layers); i-- > 0;)
 			if (layers[i].unlock_all && layers[i].lock_rank == rank)

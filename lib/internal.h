@@ -123,6 +123,8 @@ struct kmm_config {
 	bool stats;                    /* print the dumps at exit */
 	bool stats_publish;            /* stats.publish=1: kmmstat(1) can read */
 	int stats_signal;              /* stats.signal=SIG: dump on the signal */
+	bool reporting_worker;         /* page_reporting.worker=1: the worker
+	                                  thread of lib/reporting.c */
 	bool thp;                      /* thp=1: MADV_HUGEPAGE on the direct map */
 	unsigned long release_reserve; /* page_reporting.reserve=: resident free
 	                                  bytes kept per zone */
@@ -409,6 +411,10 @@ void kmm_stats_prepare(void);
 void kmm_stats_at_exit(void);
 void kmm_publish_start(void);
 void kmm_publish_fork_child(void);
+/* lib/reporting.c */
+void kmm_reporting_fork_child(void);
+bool kmm_reporting_quiesce(void);
+void kmm_reporting_resume(void);
 
 /* Boot on first use; cheap once booted (one load and a branch). */
 static inline void kmm_ensure_booted(void)

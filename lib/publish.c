@@ -254,6 +254,8 @@ static void remove_stale_pages(void)
 void kmm_publish_start(void)
 {
 	const struct kmm_config *c = &machine.conf;
+	if (c->reporting_worker)
+		kmm_start_page_reporting();
 	if (!c->stats_publish && !c->stats_signal)
 		return;
 	if (AO_fetch_compare_and_swap(&reporter_started, 0, 1) != 0)
@@ -324,7 +326,8 @@ static bool instance_shadowed(void)
 __attribute__((constructor)) static void kmm_publish_ctor(void)
 {
 	const char *env = secure_getenv("KMM_CONF");
-	if (!env || (!strstr(env, "stats.publish") && !strstr(env, "stats.signal")))
+	if (!env || (!strstr(env, "stats.publish") && !strstr(env, "stats.signal") &&
+		     !strstr(env, "page_reporting.worker")))
 		return;
 	if (instance_shadowed())
 		return;

@@ -166,6 +166,12 @@ static void apply_setting(const char *piece, size_t len)
 			return;
 		}
 		expect = "expected 0 (never) or a size from 1M up, such as 1G";
+	} else if (word_is(piece, name_len, "malloc.reporting")) {
+		if (eq && val_len == 1 && (val[0] == '0' || val[0] == '1')) {
+			shim.reporting = val[0] == '1';
+			return;
+		}
+		expect = "expected 0 or 1";
 	} else if (word_is(piece, name_len, "malloc.guard")) {
 		if (eq && val_len == 1 && (val[0] == '0' || val[0] == '1')) {
 			shim.large_guard = val[0] == '1';
@@ -228,6 +234,7 @@ static void boot_locked(void)
 	size_t slab_max = SHIM_SLAB_DEFAULT;
 
 	shim.fine_classes = true;
+	shim.reporting = true;
 	shim.slab_max = slab_max;
 	shim.glibc_above = SHIM_GLIBC_ABOVE_DEFAULT;
 	parse_conf(secure_getenv("KMM_CONF"));  /* none in setuid programs */
@@ -271,7 +278,24 @@ bool shim_boot_slow(void)
 }
 
 /* Boot before main, so libkmm's fork handlers exist before any fork(). */
+/*
+ * libkmm's page-reporting worker (malloc.reporting=0: never) starts once
+ * the program has threads of its own: here, or from a large allocation or
+ * free later (shim_reporting_check).  A thread of ours in a single-threaded
+ * program would cost it glibc's single-threaded fork(), which a signal
+ * handler that interrupted malloc or stdio relies on (tst-mallocfork2):
+ * glibc then takes its own locks at fork.
+ */
+void shim_reporting_start(void)
+{
+	shim.reporting_pending = false;
+	kmm_start_page_reporting();
+}
+
 __attribute__((constructor)) static void shim_constructor(void)
 {
-	shim_boot_slow();
+	if (shim_boot_slow() && !shim.disabled && shim.reporting) {
+		shim.reporting_pending = true;
+		shim_reporting_check();
+	}
 }

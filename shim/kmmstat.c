@@ -190,5 +190,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "kmmstat: cannot map /dev/shm%s: %s\n", path, strerror(errno));
 		return 1;
 	}
-	return report(page, (size_t)st.st_size, copy, pid, count, interval, only);
+	int rc = report(page, (size_t)st.st_size, copy, pid, count, interval, only);
+	munmap(page, (size_t)st.st_size);
+	free(copy);
+	return rc;
 }

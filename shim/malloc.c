@@ -334,6 +334,7 @@ static void free_owned(void *p, const struct owner *o)
 		break;
 	case OWN_VMALLOC:
 		vfree(p);
+		shim_reporting_check();
 		break;
 	case OWN_GLIBC:
 		__libc_free(p);
@@ -374,6 +375,7 @@ static void *large_alloc(size_t n, gfp_t extra)
 		return enomem();
 	if (unlikely(shim.glibc_above && n > shim.glibc_above))
 		return extra & __GFP_ZERO ? __libc_calloc(1, n) : __libc_malloc(n);
+	shim_reporting_check();
 	/* vmalloc clears a reused (warm) range for __GFP_ZERO itself; a
 	 * fresh one reads as zeroes already. */
 	p = large_vmalloc(n, PAGE_SIZE, GFP_MALLOC_LARGE | extra);
@@ -669,12 +671,9 @@ SHIM_EXPORT int malloc_trim(size_t pad)
 	(void)pad;
 	if (!shim_boot_slow())
 		return 0;
-	unsigned long before = nr_free_pages();
-	vm_unmap_aliases();             /* the warm lazy vmalloc ranges */
-	for (unsigned int i = 0; i < shim.nr_classes; i++)
-		kmem_cache_shrink(shim.classes[i].cache);
-	drain_all_pages(NULL);
-	return nr_free_pages() > before;
+	/* Empty slabs, warm lazy vmalloc ranges, the per-CPU lists, and
+	 * every free block of 2 MiB and up, back to the host. */
+	return kmm_trim() != 0;
 }
 
 SHIM_EXPORT void malloc_stats(void)

@@ -128,6 +128,49 @@ START_TEST(test_free_counts_public)
 }
 END_TEST
 
+/* kmm_trim() gives freed memory back to the host: kmalloc objects and
+ * vmalloc blocks, touched and freed, leave the resident set once trimmed
+ * (through the public API only). */
+static long resident_kb(void)
+{
+	long size = 0, pages = 0;
+	FILE *f = fopen("/proc/self/statm", "r");
+	if (f) {
+		if (fscanf(f, "%ld %ld", &size, &pages) != 2)
+			pages = 0;
+		fclose(f);
+	}
+	return pages * 4;
+}
+
+START_TEST(test_trim_releases_freed_memory)
+{
+	kmm_test_boot("mem=512M");
+	enum { N = 32768 };
+	static void *small[N], *big[64];
+	for (int i = 0; i < N; i++) {
+		small[i] = kmalloc(1024, GFP_KERNEL);
+		ck_assert_ptr_nonnull(small[i]);
+		memset(small[i], 1, 1024);
+	}
+	for (int i = 0; i < 64; i++) {
+		big[i] = vmalloc(512 << 10);
+		ck_assert_ptr_nonnull(big[i]);
+		memset(big[i], 2, 512 << 10);
+	}
+	long peak = resident_kb();
+	for (int i = 0; i < N; i++)
+		kfree(small[i]);
+	for (int i = 0; i < 64; i++)
+		vfree(big[i]);
+	ck_assert_uint_gt(kmm_trim(), 16UL << 20);
+	long after = resident_kb();
+	ck_assert_msg(peak - after > 48 * 1024, "resident %ld kB at the peak, %ld kB trimmed",
+		      peak, after);
+	ck_assert_int_eq(kmm_check(), 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("api");
@@ -136,6 +179,7 @@ int main(void)
 	tcase_add_test(tc, test_node_and_zones);
 	tcase_add_test(tc, test_dump_formats);
 	tcase_add_test(tc, test_free_counts_public);
+	tcase_add_test(tc, test_trim_releases_freed_memory);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }

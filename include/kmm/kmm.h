@@ -45,4 +45,13 @@ void kmm_show_stats(FILE *f);
  * on stderr. */
 int kmm_check(void);
 
+/* Give free memory back to the host now: empty slabs, lazily freed vmalloc
+ * ranges, the per-CPU page lists, every free block of pageblock order
+ * (2 MiB) and up.  Returns the bytes released.  (malloc_trim of the shim.) */
+unsigned long kmm_trim(void);
+/* Start the page-reporting worker (page_reporting.worker=1 does it at
+ * boot): when the program has allocated nothing for page_reporting.delay,
+ * it trims as kmm_trim() does.  0, or -ENOMEM / -EAGAIN. */
+int kmm_start_page_reporting(void);
+
 #endif /* KMM_KMM_H */

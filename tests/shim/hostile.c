@@ -11,14 +11,20 @@
  *                 blocks: NULL with ENOMEM before 16 GiB
  *   conf          print MemTotal as libkmm sees it (the setuid test runs
  *                 it with KMM_CONF=mem=64M), and AT_SECURE
+ *   freesleep N   start a thread (the program is multi-threaded), malloc
+ *                 256 MiB in blocks of N bytes, free them all, sleep 4 s:
+ *                 the resident set must be under 48 MiB by then (the
+ *                 page-reporting worker), without a call to malloc_trim
  */
 #include "config.h"
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
 #include <sys/resource.h>
+#include <unistd.h>
 #include <kmm/kmm.h>
 
 static int instance(void)
@@ -64,6 +70,53 @@ static int aslimit(void)
 	return ok ? 0 : 1;
 }
 
+static long rss_mib(void)
+{
+	long size = 0, resident = 0;
+	FILE *f = fopen("/proc/self/statm", "r");
+	if (f) {
+		if (fscanf(f, "%ld %ld", &size, &resident) != 2)
+			resident = 0;
+		fclose(f);
+	}
+	return resident * 4 / 1024;
+}
+
+static void *sleeper(void *arg)
+{
+	(void)arg;
+	sleep(30);
+	return NULL;
+}
+
+static int freesleep(size_t size)
+{
+	size_t n = (256UL << 20) / size;
+	pthread_t t;
+	if (pthread_create(&t, NULL, sleeper, NULL) != 0)
+		return 1;
+	pthread_detach(t);
+	char **v = malloc(n * sizeof(*v));
+	if (!v)
+		return 1;
+	for (size_t i = 0; i < n; i++) {
+		v[i] = malloc(size);
+		if (!v[i])
+			return 1;
+		memset(v[i], 1, size);
+	}
+	long peak = rss_mib();
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+	long freed = rss_mib();
+	sleep(4);
+	long later = rss_mib();
+	printf("freesleep: %zu-byte blocks: %ld MiB at the peak, %ld MiB after free, "
+	       "%ld MiB 4 s later\n", size, peak, freed, later);
+	return later < 48 ? 0 : 1;
+}
+
 static int conf(void)
 {
 	char buf[8192];
@@ -87,6 +140,8 @@ int main(int argc, char **argv)
 		return aslimit();
 	if (!strcmp(mode, "conf"))
 		return conf();
-	fprintf(stderr, "usage: hostile instance|aslimit|conf\n");
+	if (!strcmp(mode, "freesleep") && argc > 2)
+		return freesleep(strtoul(argv[2], NULL, 10));
+	fprintf(stderr, "usage: hostile instance|aslimit|conf|freesleep SIZE\n");
 	return 2;
 }

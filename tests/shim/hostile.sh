@@ -35,6 +35,14 @@ echo "ok: failed boot: $(echo "$out" | head -1)"
 out=$("$KMM_RUN" "$H" aslimit) || fail "RLIMIT_AS after boot: $out"
 echo "ok: $out"
 
+# Memory freed by a (multi-threaded) program that then sleeps goes back to
+# the host (the page-reporting worker), for small, page-sized and large
+# blocks.
+for size in 100 4000 200000; do
+	out=$("$KMM_RUN" "$H" freesleep $size) || fail "$out"
+	echo "ok: $out"
+done
+
 # One allocator per process for a program linked with -lkmm.
 out=$("$KMM_RUN" "$H" instance) || fail "$out"
 echo "ok: $out"
