@@ -329,6 +329,7 @@ __attribute__((destructor)) static void kmm_linux_exit_check(void)
 			live_maple += uatomic_read(&c->nr_allocated);
 	}
 	pthread_mutex_unlock(&caches_lock);
+	fflush(stdout);
 	fprintf(stderr, "kmm-linux: kmm_check %d, live radix_tree_node %lu, maple_node %lu: %s\n",
 		problems, live_radix, live_maple,
 		problems || live_radix || live_maple ? "FAIL" : "ok");
