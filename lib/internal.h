@@ -207,6 +207,9 @@ struct ratelimit_state {
 #define RATELIMIT_STATE_INIT(interval_s, burst_n) \
 	{ 0, (interval_s) * 1000000000L, (burst_n), 0, 0, 0 }
 bool kmm_ratelimit(struct ratelimit_state *rs);
+/* Read a small file (/proc) into buf, NUL-terminated, with system calls
+ * only (no malloc, safe in a signal handler); bytes read, or -1. */
+ssize_t kmm_read_file(const char *path, char *buf, size_t size);
 long kmm_now_ns(void);
 
 /* ------------------------------------------------------------------ */

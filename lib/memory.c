@@ -115,14 +115,8 @@ static char *reserve_aligned(size_t size, size_t align, int prot)
 static unsigned long vm_size_now(void)
 {
 	char buf[64];
-	int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (kmm_read_file("/proc/self/statm", buf, sizeof(buf)) <= 0)
 		return 0;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
 	return strtoul(buf, NULL, 10) * (unsigned long)sysconf(_SC_PAGESIZE);
 }
 

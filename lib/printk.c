@@ -8,6 +8,7 @@
  */
 #include "config.h"
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -74,6 +75,19 @@ bool kmm_ratelimit(struct ratelimit_state *rs)
 		rs->missed++;
 	AO_CLEAR((AO_TS_t *)&rs->lock);
 	return ok;
+}
+
+ssize_t kmm_read_file(const char *path, char *buf, size_t size)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, buf, size - 1);
+	close(fd);
+	if (n < 0)
+		return -1;
+	buf[n] = '\0';
+	return n;
 }
 
 void kmm_spin_lock_slow(kmm_spinlock_t *lock)

@@ -37,13 +37,11 @@
  */
 #include "config.h"
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 #include "internal.h"
 #include "slab.h"
 
@@ -141,14 +139,8 @@ KMM_EXPORT int kmm_start_page_reporting(void)
 static long thread_count(void)
 {
 	char buf[2048];
-	int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (kmm_read_file("/proc/self/status", buf, sizeof(buf)) <= 0)
 		return 0;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
 	const char *t = strstr(buf, "\nThreads:");
 	return t ? strtol(t + 9, NULL, 10) : 0;
 }

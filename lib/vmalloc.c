@@ -1628,15 +1628,8 @@ static void guards_init(unsigned long size)
 {
 	unsigned long max_map = 65530;
 	char buf[32];
-	int fd = open("/proc/sys/vm/max_map_count", O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		ssize_t n = read(fd, buf, sizeof(buf) - 1);
-		if (n > 0) {
-			buf[n] = '\0';
-			max_map = strtoul(buf, NULL, 10);
-		}
-		close(fd);
-	}
+	if (kmm_read_file("/proc/sys/vm/max_map_count", buf, sizeof(buf)) > 0)
+		max_map = strtoul(buf, NULL, 10);
 	vmst.max_guards = max_map / 4;
 	if (vmst.memfd)
 		return;
