@@ -33,9 +33,9 @@
 #      asserts that its 20 reader threads, each making a fixed number of
 #      lookups, saw the writer's updates; if the writer is slowed enough
 #      they have not ("maple.c:35075: run_check_rcu_slowread: Assertion
-#      `0' failed").  On libkmm it failed in 2 of 6 runs here, both on a
-#      2-CPU machine at load averages of 50 to 110, and passed unloaded;
-#      the stub passed its one run under such load.  Whether libkmm's
+#      `0' failed").  On libkmm it failed in 2 of 6 runs here, on a 2-CPU
+#      machine at load averages of about 110 and 160, and passed at 40 and
+#      unloaded; the stub passed its one run, at about 40 to 110.  Whether libkmm's
 #      per-CPU magazines (a waiter spins and yields while a preempted
 #      thread owns the CPU's pair) slow the writer is not yet known.
 #
