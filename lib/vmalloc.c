@@ -159,7 +159,8 @@ static struct {
 	unsigned long nr_purges;       /* purges done */
 	long last_decay_ns;            /* when vfree last looked for old ranges */
 	unsigned long nr_moves;        /* vrealloc moves by mremap not yet healed */
-	unsigned long lazy_frames;     /* frames still mapped in lazy ranges */
+	unsigned long lazy_frames;     /* frames still mapped in lazy ranges;
+	                                  written with ADD_ONCE (read unlocked) */
 	unsigned long warm_hits;       /* vmalloc()s served from a lazy range */
 	unsigned long *guard_bits;     /* anon: a bit per page made PROT_NONE */
 	unsigned long nr_guards;       /* bits set */
@@ -492,7 +493,8 @@ static void drop_warm_frame(AO_t *pte, AO_t e)
 /* Free the warm frames of the lazy range [start, end). */
 static void lazy_unmap_locked(unsigned long start, unsigned long end)
 {
-	vmst.lazy_frames -= for_each_pte(start, (end - start) >> PAGE_SHIFT, drop_warm_frame);
+	ADD_ONCE(vmst.lazy_frames,
+		 -for_each_pte(start, (end - start) >> PAGE_SHIFT, drop_warm_frame));
 }
 
 /*
@@ -504,7 +506,7 @@ static void lazy_unmap_locked(unsigned long start, unsigned long end)
 static unsigned long lazy_adopt_locked(unsigned long start, unsigned long nr)
 {
 	unsigned long kept = for_each_pte(start, nr, NULL);
-	vmst.lazy_frames -= kept;
+	ADD_ONCE(vmst.lazy_frames, -kept);
 	lazy_unmap_locked(start + (nr << PAGE_SHIFT), start + ((nr + 1) << PAGE_SHIFT));
 	return kept;
 }
@@ -661,7 +663,7 @@ static unsigned long purge_vmap_area_lazy_aged(bool wait, unsigned long keep, lo
  */
 static unsigned long vmalloc_reclaim(void)
 {
-	if (!AO_load((AO_t *)&vmst.lazy_frames))
+	if (!READ_ONCE(vmst.lazy_frames))
 		return 0;
 	if (pthread_mutex_trylock(&vmst.lock) != 0)
 		return 0;
@@ -917,7 +919,7 @@ static void free_area(const void *addr, const char *who)
 			vmst.busy_root = vt_remove(vmst.busy_root, va);
 			if (va->flags & VM_ALLOC) {
 				/* Warm: frames, ptes and host pages stay (see 4). */
-				vmst.lazy_frames += va->nr_pages;
+				ADD_ONCE(vmst.lazy_frames, va->nr_pages);
 				kmm_stat_add(NR_VMALLOC, -(long)va->nr_pages);
 				if (machine.conf.init_on_free)
 					memset((void *)va->va_start, 0, va->nr_pages << PAGE_SHIFT);
@@ -1127,7 +1129,7 @@ KMM_EXPORT void *vrealloc(const void *p, size_t size, gfp_t gfp)
 			if (!(va->flags & VM_NO_GUARD))
 				guard_protect_locked(guard);
 			kmm_stat_add(NR_VMALLOC, -(long)kept);
-			vmst.lazy_frames += kept;
+			ADD_ONCE(vmst.lazy_frames, kept);
 			if (machine.conf.init_on_free)
 				memset((void *)tail, 0, kept << PAGE_SHIFT);
 			busy_set_end_locked(va, tail);
