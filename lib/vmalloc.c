@@ -85,11 +85,13 @@
  *               addresses first, clears their ptes and frees their frames
  *               under the lock, then unmaps them from the host with no lock
  *               held (one madvise or mmap per merged range), and merges them
- *               into the free tree.  After a vfree past lazy_max_pages (16
- *               MiB times fls(nr_cpus)) it purges down to half of that; when
- *               an allocation finds no room, on vm_unmap_aliases(), and from
- *               the page allocator's reclaim hook (its slow path, before an
- *               allocation fails) it purges everything.
+ *               into the free tree.  After a vfree past lazy_max_pages (32
+ *               MiB times fls(nr_cpus), at most an eighth of memory) it
+ *               purges down to half of that, and ranges unused for
+ *               LAZY_DECAY_MS; when an allocation finds no room, on
+ *               vm_unmap_aliases(), and from the page allocator's reclaim
+ *               hook (before an allocation fails, and before a zone grows by
+ *               a section) it purges everything.
  *
  * Nothing is stored in freed memory: every link and size lives in the
  * descriptors and the page table, so a write through a stale pointer into
