@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "testutil.h"
 
 static char *dump(void (*show)(FILE *))
@@ -140,7 +141,7 @@ static long resident_kb(void)
 			pages = 0;
 		fclose(f);
 	}
-	return pages * 4;
+	return pages * (sysconf(_SC_PAGESIZE) / 1024);
 }
 
 START_TEST(test_trim_releases_freed_memory)
